@@ -1,0 +1,200 @@
+"""Loads the settings: the embedded defaults in config/inquiry-desk.toml, overlaid by the
+operator's file, checked key by key. Secrets come from the environment only."""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+from urllib.parse import urlsplit
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+CONFIG_DIR = PROJECT_ROOT / "config"
+TEMPLATES_DIR = PROJECT_ROOT / "templates"
+DEFAULTS_FILE = CONFIG_DIR / "inquiry-desk.toml"
+
+
+class ConfigError(Exception):
+    """A setting is wrong; the message names the key and fits on one line."""
+
+
+@dataclass(frozen=True)
+class Relay:
+    kind: str  # "maildir" or "smtp"
+    path: Path | None = None
+    host: str = ""
+    port: int = 25
+    implicit_tls: bool = False
+
+
+def _merge(defaults: dict, override: dict, where: str) -> dict:
+    merged = dict(defaults)
+    for key, value in override.items():
+        name = f"{where}.{key}" if where else key
+        if key not in defaults:
+            raise ConfigError(
+                f"unknown config key [{where or key}] {key}"
+                if where
+                else f"unknown config section [{key}]"
+            )
+        default = defaults[key]
+        if isinstance(default, dict):
+            if not isinstance(value, dict):
+                raise ConfigError(f"config key {name} must be a table")
+            merged[key] = _merge(default, value, name)
+        else:
+            merged[key] = _check_type(name, default, value)
+    return merged
+
+
+def _check_type(name: str, default: Any, value: Any) -> Any:
+    expected = type(default)
+    if expected is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if expected is list:
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise ConfigError(f"config key {name} must be a list of strings")
+        return value
+    if type(value) is not expected:
+        kind = {bool: "true or false", int: "an integer", float: "a number", str: "a string"}
+        raise ConfigError(f"config key {name} must be {kind.get(expected, expected.__name__)}")
+    return value
+
+
+def _namespace(data: dict) -> SimpleNamespace:
+    return SimpleNamespace(
+        **{k: _namespace(v) if isinstance(v, dict) else v for k, v in data.items()}
+    )
+
+
+def parse_relay(value: str) -> Relay:
+    if value.startswith("maildir:"):
+        path = value.removeprefix("maildir:")
+        if not path:
+            raise ConfigError("config key outbound.relay: maildir: needs a path")
+        return Relay(kind="maildir", path=Path(path))
+    parts = urlsplit(value)
+    if parts.scheme in ("smtp", "smtps") and parts.hostname:
+        try:
+            port = parts.port or (465 if parts.scheme == "smtps" else 25)
+        except ValueError as exc:
+            raise ConfigError(f"config key outbound.relay: bad port in {value!r}") from exc
+        return Relay(
+            kind="smtp", host=parts.hostname, port=port, implicit_tls=parts.scheme == "smtps"
+        )
+    raise ConfigError(
+        f"config key outbound.relay must be 'maildir:PATH' or 'smtp://HOST:PORT', not {value!r}"
+    )
+
+
+class Config:
+    """The checked settings: attribute access by section (`cfg.smtp_receiver.port`)."""
+
+    def __init__(self, data: dict, env: dict[str, str]) -> None:
+        self.data = data
+        ns = _namespace(data)
+        self.service = ns.service
+        self.store = ns.store
+        self.smtp_receiver = ns.smtp_receiver
+        self.outbound = ns.outbound
+        self.loop_guard = ns.loop_guard
+        self.organization = ns.organization
+        self.classifier = ns.classifier
+        self.replies = ns.replies
+        self.sla = ns.sla
+        self.relay = parse_relay(self.outbound.relay)
+        self._env = env
+        self._validate()
+
+    def secret(self, env_key_setting: str) -> str | None:
+        """The secret named by a `*_env` setting, e.g. 'outbound.password_env'."""
+        section, key = env_key_setting.split(".")
+        var = getattr(getattr(self, section), key)
+        return self._env.get(var) if var else None
+
+    @property
+    def store_url(self) -> str:
+        url = self.store.url
+        password = self.secret("store.password_env")
+        if password:
+            parts = urlsplit(url)
+            if parts.username and "@" in parts.netloc:
+                netloc = f"{parts.username}:{password}@{parts.netloc.split('@', 1)[1]}"
+                url = parts._replace(netloc=netloc).geturl()
+        return url
+
+    @property
+    def lexicon_dir(self) -> Path:
+        return Path(self.classifier.lexicon_dir or CONFIG_DIR / "lexicon")
+
+    @property
+    def templates_dir(self) -> Path:
+        return Path(self.replies.templates_dir or TEMPLATES_DIR)
+
+    @property
+    def knowledge_file(self) -> Path:
+        return Path(self.replies.knowledge_file or CONFIG_DIR / "knowledge.toml")
+
+    @property
+    def own_addresses(self) -> frozenset[str]:
+        addresses = {a.lower() for a in self.smtp_receiver.recipients}
+        addresses.add(self.outbound.from_address.lower())
+        return frozenset(addresses)
+
+    def _validate(self) -> None:
+        if "@" not in self.outbound.from_address:
+            raise ConfigError("config key outbound.from_address must be an email address")
+        rec = self.smtp_receiver
+        if rec.enabled and not rec.recipients:
+            raise ConfigError("config key smtp_receiver.recipients must name an address")
+        if not 0 <= rec.port < 65536:
+            raise ConfigError("config key smtp_receiver.port must be between 0 and 65535")
+        if self.classifier.needs_human_threshold < 0 or self.classifier.needs_human_threshold > 1:
+            raise ConfigError("config key classifier.needs_human_threshold must be 0 to 1")
+        if self.outbound.retry_initial_seconds <= 0 or self.outbound.retry_max_seconds <= 0:
+            raise ConfigError("config key outbound.retry_*_seconds must be positive")
+        if self.service.log_level.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR"):
+            raise ConfigError("config key service.log_level must be DEBUG/INFO/WARNING/ERROR")
+        for key in ("outbound.password_env", "store.password_env"):
+            section, name = key.split(".")
+            var = getattr(getattr(self, section), name)
+            needed = (
+                key == "outbound.password_env"
+                and self.outbound.username
+                and self.relay.kind == "smtp"
+            ) or (key == "store.password_env" and var)
+            if needed and not self._env.get(var):
+                raise ConfigError(
+                    f"missing secret: environment variable {var} (config key {key}) is not set"
+                )
+
+    def localized_organization(self, language: str) -> dict[str, Any]:
+        """The organization block for `language`, English values filling any gaps."""
+        base = {k: v for k, v in self.data["organization"].items() if not isinstance(v, dict)}
+        local = self.data["organization"].get(language, {})
+        return {k: (local.get(k) or v) for k, v in base.items()}
+
+
+def _read_toml(path: Path) -> dict:
+    try:
+        with path.open("rb") as fh:
+            return tomllib.load(fh)
+    except FileNotFoundError as exc:
+        raise ConfigError(f"config file not found: {path}") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"config file {path} is not valid TOML: {exc}") from exc
+
+
+def load_config(
+    path: str | Path | None = None, env: dict[str, str] | None = None, overrides: dict | None = None
+) -> Config:
+    """Defaults, then the file at `path`, then `overrides` (tests use these)."""
+    data = _read_toml(DEFAULTS_FILE)
+    if path is not None:
+        data = _merge(data, _read_toml(Path(path)), "")
+    if overrides:
+        data = _merge(data, overrides, "")
+    return Config(data, dict(os.environ) if env is None else env)

@@ -1,0 +1,59 @@
+"""Reads the vocabulary and reply material named in the config: lexicons, forms, policy
+topics and templates. Any problem becomes a ConfigError naming the file."""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+
+from bot.config import CONFIG_DIR, Config, ConfigError
+from responders.compose import ReplyKit, build_topics, make_environment
+from responders.lexicon import Lexicon, build_lexicon
+from responders.models import CATEGORIES
+
+
+def _toml(path: Path) -> dict:
+    try:
+        with path.open("rb") as fh:
+            return tomllib.load(fh)
+    except FileNotFoundError as exc:
+        raise ConfigError(f"file not found: {path}") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path} is not valid TOML: {exc}") from exc
+
+
+def load_lexicon(cfg: Config) -> Lexicon:
+    directory = cfg.lexicon_dir
+    sources = [_toml(directory / f"{lang}.toml") for lang in ("en", "ja")]
+    try:
+        return build_lexicon(*sources)
+    except ValueError as exc:
+        raise ConfigError(f"lexicon in {directory}: {exc}") from exc
+
+
+def load_reply_kit(cfg: Config) -> ReplyKit:
+    forms = _toml(CONFIG_DIR / "forms.toml")
+    knowledge = _toml(cfg.knowledge_file)
+    templates = cfg.templates_dir
+    if not (templates / "email").is_dir():
+        raise ConfigError(f"config key replies.templates_dir: no email/ under {templates}")
+    try:
+        topics = build_topics(knowledge.get("topic", []))
+    except KeyError as exc:
+        raise ConfigError(f"{cfg.knowledge_file}: a [[topic]] lacks {exc}") from exc
+    needed = [
+        f"{name}.txt.j2"
+        for name in (*CATEGORIES, "acknowledgement", "followup", "subject_fallback")
+    ]
+    needed += [f"topics/{topic.id}.txt.j2" for topic in topics]
+    for language in ("en", "ja"):
+        for name in needed:
+            if not (templates / "email" / language / name).is_file():
+                raise ConfigError(f"template missing: {templates}/email/{language}/{name}")
+    return ReplyKit(
+        env=make_environment(str(templates)),
+        forms_by_type={k: tuple(v) for k, v in forms.get("request_type", {}).items()},
+        deputy_forms=tuple(forms.get("deputy", {}).get("forms", [])),
+        topics=topics,
+        max_topics=cfg.replies.max_topics,
+    )
