@@ -57,6 +57,8 @@ class Service:
     async def start(self) -> None:
         await self.store.create_schema()
         # Finish what a crash interrupted before accepting anything new.
+        if self.store.is_sqlite:
+            await self.outbox.release_leases()
         for inbound_id in await self.store.unprocessed_inbound():
             self.queue.put_nowait(inbound_id)
         for n in range(max(1, self.cfg.service.workers)):

@@ -38,12 +38,15 @@ class Sink:
 
     messages: list[email.message.EmailMessage] = field(default_factory=list)
     answers: list[str] = field(default_factory=list)  # popped per DATA; empty = accept
+    refuse_with: str | None = None  # while set, every DATA gets this answer
     attempts: int = 0
     port: int = 0
     arrived: asyncio.Event = field(default_factory=asyncio.Event)
 
     async def handle_DATA(self, server, session, envelope) -> str:
         self.attempts += 1
+        if self.refuse_with:
+            return self.refuse_with
         if self.answers:
             return self.answers.pop(0)
         msg = email.message_from_bytes(

@@ -8,7 +8,7 @@ import contextlib
 import logging
 from datetime import timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 
 from bot.clock import Clock
 from bot.mail.transport import PermanentError, TransientError, Transport
@@ -18,7 +18,7 @@ from bot.store.tables import Event, Outbox, Ticket
 log = logging.getLogger(__name__)
 
 # How long a claimed row is left alone by other workers while it is being delivered.
-_LEASE = timedelta(minutes=5)
+_LEASE = timedelta(minutes=2)
 _BATCH = 20
 
 
@@ -72,7 +72,11 @@ class OutboxWorker:
             rows = list(
                 await s.scalars(
                     select(Outbox)
-                    .where(Outbox.state == "pending", Outbox.next_attempt_at <= now)
+                    .where(
+                        Outbox.state == "pending",
+                        Outbox.next_attempt_at <= now,
+                        or_(Outbox.leased_until.is_(None), Outbox.leased_until < now),
+                    )
                     .order_by(Outbox.id)
                     .limit(_BATCH)
                     .with_for_update(skip_locked=True)
@@ -80,19 +84,24 @@ class OutboxWorker:
             )
             claimed = []
             for row in rows:
+                lease = or_(Outbox.leased_until.is_(None), Outbox.leased_until < now)
                 result = await s.execute(
                     update(Outbox)
-                    .where(
-                        Outbox.id == row.id,
-                        Outbox.state == "pending",
-                        Outbox.next_attempt_at == row.next_attempt_at,
-                    )
-                    .values(next_attempt_at=now + _LEASE)
+                    .where(Outbox.id == row.id, Outbox.state == "pending", lease)
+                    .values(leased_until=now + _LEASE)
                     .execution_options(synchronize_session=False)
                 )
                 if result.rowcount == 1:
                     claimed.append(row)
             return claimed
+
+    async def release_leases(self) -> None:
+        """Free rows a dead worker had claimed. Only safe when no other process shares
+        the store (SQLite); elsewhere leases simply expire."""
+        async with self.store.session() as s, s.begin():
+            await s.execute(
+                update(Outbox).where(Outbox.leased_until.is_not(None)).values(leased_until=None)
+            )
 
     async def deliver_due(self) -> int:
         """Deliver every due row once; returns how many rows were attempted."""
@@ -120,6 +129,7 @@ class OutboxWorker:
             assert row is not None
             row.attempts += 1
             row.last_error = error
+            row.leased_until = None
             if outcome == "retry" and now - row.created_at >= self.give_up_after:
                 outcome = "failed"
                 row.last_error = f"gave up after {row.attempts} attempts: {error}"

@@ -343,3 +343,41 @@ async def _settled_outbox_row(service) -> Outbox:
             return row
         await asyncio.sleep(0.02)
     raise AssertionError(f"outbox row still pending after {row.attempts} attempts")
+
+
+async def test_my_number_is_masked_in_the_store_and_the_reply_warns(running, sink):
+    from responders.redact import my_number_check_digit
+
+    number = "12345678901" + str(my_number_check_digit("12345678901"))
+    service = await running()
+    raw = make_mail(
+        "開示請求", f"私の保有個人データの開示を請求します。マイナンバーは{number}です。"
+    )
+    await send(service.smtp_port, raw)
+    await sink.wait_for(1)
+    await service.idle()
+    reply = sink.messages[0].get_content()
+    assert "マイナンバー" in reply and "メールでお送りにならない" in reply
+    assert number not in reply
+    async with service.store.session() as s:
+        message = (await s.scalars(select(Message).where(Message.direction == "in"))).one()
+        inbound = (await s.scalars(select(Inbound))).one()
+        events = list(await s.scalars(select(Event)))
+    assert number not in message.body and "************" in message.body
+    assert inbound.raw is None or number.encode() not in inbound.raw
+    assert any(e.detail.get("my_number_masked") for e in events)
+
+
+async def test_original_subject_cannot_inject_headers(running, sink):
+    service = await running()
+    raw = (
+        b"From: eve@example.net\r\nTo: inquiry@example.com\r\nMessage-ID: <inj@example.net>\r\n"
+        b"Subject: =?utf-8?Q?Hello=0D=0ABcc=3A_victim=40example=2Ecom?=\r\n\r\n"
+        b"What do you use my data for?\r\n"
+    )
+    await send(service.smtp_port, raw, sender="eve@example.net")
+    await sink.wait_for(1)
+    reply = sink.messages[0]
+    assert reply["Bcc"] is None
+    assert "\n" not in reply["Subject"] and reply["Subject"].startswith("Re: Hello Bcc: victim")
+    assert reply["Subject"].endswith("]")
