@@ -113,10 +113,7 @@ def _classify(cfg: Config, args: argparse.Namespace) -> int:
     from responders.text import strip_quoted
 
     lexicon = load_lexicon(cfg)
-    options = {
-        "needs_human_threshold": cfg.classifier.needs_human_threshold,
-        "fuzzy_min_score": cfg.classifier.fuzzy_min_score,
-    }
+    options = {"needs_human_threshold": cfg.classifier.needs_human_threshold}
     out = sys.stdout
     if args.jsonl is not None:
         stream = sys.stdin if args.jsonl == "-" else open(args.jsonl, encoding="utf-8")  # noqa: SIM115

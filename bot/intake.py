@@ -145,7 +145,6 @@ class Intake:
             ctx.inquiry,
             self.lexicon,
             needs_human_threshold=self.cfg.classifier.needs_human_threshold,
-            fuzzy_min_score=self.cfg.classifier.fuzzy_min_score,
         )
         if ctx.verdict is not None and not ctx.verdict.ok and not ctx.followup:
             # Mail we may not answer still reaches staff, flagged for a human look.

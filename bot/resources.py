@@ -26,7 +26,7 @@ def load_lexicon(cfg: Config) -> Lexicon:
     directory = cfg.lexicon_dir
     sources = [_toml(directory / f"{lang}.toml") for lang in ("en", "ja")]
     try:
-        return build_lexicon(*sources)
+        return build_lexicon(*sources, fuzzy_min_score=cfg.classifier.fuzzy_min_score)
     except ValueError as exc:
         raise ConfigError(f"lexicon in {directory}: {exc}") from exc
 

@@ -1,148 +1,181 @@
-"""Sorts an inquiry into complaint, disclosure request or consultation, with the
-request types, the deputy flag, a confidence and the phrases that decided it (pure)."""
+"""Sorts an inquiry the way a trained clerk would: complaint, disclosure request or
+consultation, with request types, the deputy flag, a confidence and the phrases that
+decided it (pure).
+
+Phrases come from the lexicon; context decides what they mean. A request type counts
+only where the writer asks for it (a request sentence, or a phrase that is a request by
+itself), not where they ask how requests work, speak hypothetically, or handle someone
+else's request. Grievance and anger make a complaint, and a request made in anger stays
+in `categories`.
+"""
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from bisect import bisect_right
+from dataclasses import dataclass, field
 
-from rapidfuzz import fuzz, process
-
-from responders.lexicon import Lexicon, Phrase
-from responders.models import CATEGORIES, REQUEST_TYPES, Classification, Inquiry
+from responders.lexicon import Hit, Lexicon
+from responders.models import REQUEST_TYPES, Classification, Inquiry
 from responders.text import detect_language, normalize, strip_quoted
 
-# Score a category needs before it is considered present.
-_PRESENT = 1.0
-_STRONG = 1.5
-_FUZZY_MIN_LENGTH = 5
-_WORD = re.compile(r"[a-z0-9']+")
+# A phrase this heavy is a request by itself ("take me off your list").
+_INTRINSIC = 3.0
+# Evidence needed before a complaint is considered made.
+_COMPLAINT = 2.0
+_SENTENCE_END = re.compile(r"[。．.!?！？\n]+")
+_QUESTION_END = re.compile(r"([?？]|(か|でしょうか|ますか|ですか|のか|かな)[。．]?)\s*$")
+_QUESTION_START = re.compile(
+    r"^\s*(how|what|when|where|which|who|whom|why|can|could|do|does|did|is|are|was|will|"
+    r"would|should|may|am|have|has)\b"
+)
 
 
 @dataclass
-class _Hits:
-    score: float = 0.0
-    phrases: list[str] | None = None
+class _Sentence:
+    start: int
+    end: int
+    question: bool
+    hits: dict[str, list[tuple[Hit, float]]] = field(default_factory=dict)
+    scores: dict[str, float] = field(default_factory=dict)
 
-    def add(self, phrase: str, weight: float) -> None:
-        self.score += weight
-        if self.phrases is None:
-            self.phrases = []
-        self.phrases.append(phrase)
+    def add(self, table: str, hit: Hit, weight: float) -> None:
+        self.hits.setdefault(table, []).append((hit, weight))
+        self.scores[table] = self.scores.get(table, 0.0) + weight
+
+    def score(self, table: str) -> float:
+        return self.scores.get(table, 0.0)
+
+    def has(self, table: str) -> bool:
+        return table in self.hits
 
 
-class _Matcher:
-    """Finds lexicon phrases in one normalized text, exactly or as near misses."""
+def _sentences(doc: str) -> list[_Sentence]:
+    out = []
+    pos = 0
+    for m in _SENTENCE_END.finditer(doc):
+        end = m.end()
+        text = doc[pos:end]
+        if text.strip():
+            question = bool(
+                _QUESTION_END.search(text.strip())
+                or "?" in m.group(0)
+                or "？" in m.group(0)
+                or _QUESTION_START.match(text)
+            )
+            out.append(_Sentence(pos, end, question))
+        pos = end
+    if doc[pos:].strip():
+        text = doc[pos:]
+        out.append(
+            _Sentence(
+                pos,
+                len(doc),
+                bool(_QUESTION_END.search(text.strip()) or _QUESTION_START.match(text)),
+            )
+        )
+    return out
 
-    def __init__(self, text: str, fuzzy_min_score: float) -> None:
-        self.text = text
-        self.fuzzy_min_score = fuzzy_min_score
-        words = _WORD.findall(text)
-        # Word windows of each length, for typo-tolerant matching of English phrases.
-        self.windows: dict[int, list[str]] = {
-            k: [" ".join(words[i : i + k]) for i in range(len(words) - k + 1)] for k in range(1, 5)
-        }
 
-    def match(self, phrases: list[Phrase]) -> _Hits:
-        hits = _Hits()
-        for phrase in phrases:
-            if phrase.text in self.text:
-                hits.add(phrase.text, phrase.weight)
-            elif phrase.words and len(phrase.text) >= _FUZZY_MIN_LENGTH:
-                windows = self.windows.get(min(phrase.words, 4), [])
-                found = process.extractOne(
-                    phrase.text, windows, scorer=fuzz.ratio, score_cutoff=self.fuzzy_min_score
-                )
-                if found:
-                    hits.add(f"{phrase.text}~{found[0]}", phrase.weight * found[1] / 100)
-        return hits
+def _drop_greetings(doc: str, lexicon: Lexicon) -> str:
+    """Remove lines that are only a greeting or a closing (お世話になっております, Regards)."""
+    kept = []
+    for line in doc.split("\n"):
+        stripped = line.strip(" 、。,.!！")
+        covered = lexicon.greeting_length(stripped)
+        if covered and covered >= len(stripped) * 0.6:
+            continue
+        kept.append(line)
+    return "\n".join(kept)
 
 
 def classify(
-    inquiry: Inquiry,
-    lexicon: Lexicon,
-    *,
-    needs_human_threshold: float = 0.4,
-    fuzzy_min_score: float = 90,
+    inquiry: Inquiry, lexicon: Lexicon, *, needs_human_threshold: float = 0.4
 ) -> Classification:
     text = inquiry.text if inquiry.text else strip_quoted(inquiry.body)
     return classify_text(
-        inquiry.subject,
-        text,
-        lexicon,
-        needs_human_threshold=needs_human_threshold,
-        fuzzy_min_score=fuzzy_min_score,
+        inquiry.subject, text, lexicon, needs_human_threshold=needs_human_threshold
     )
 
 
 def classify_text(
-    subject: str,
-    text: str,
-    lexicon: Lexicon,
-    *,
-    needs_human_threshold: float = 0.4,
-    fuzzy_min_score: float = 90,
+    subject: str, text: str, lexicon: Lexicon, *, needs_human_threshold: float = 0.4
 ) -> Classification:
     language = detect_language(subject, text)
-    matcher = _Matcher(normalize(f"{subject}\n{text}"), fuzzy_min_score)
-    hit = {table: matcher.match(lexicon.phrases(table)) for table in lexicon.tables}
+    doc = lexicon.correct(_drop_greetings(normalize(f"{subject}\n{text}"), lexicon))
+    hits = lexicon.find(doc)
+    sentences = _sentences(doc)
+    starts = [sentence.start for sentence in sentences]
+    for table, table_hits in hits.items():
+        for hit, weight in table_hits:
+            index = bisect_right(starts, hit.start) - 1
+            if index >= 0:
+                sentences[index].add(table, hit, weight)
+
     reasons: list[str] = []
 
-    def note(table: str) -> None:
-        for phrase in hit[table].phrases or []:
-            reasons.append(f"{table}: {phrase}")
+    def cite(sentence: _Sentence, table: str) -> None:
+        reasons.extend(f"{table}: {h.phrase}" for h, _ in sentence.hits.get(table, ()))
 
-    about_others = hit["third_person_handler"].score + hit["abstract_question"].score
-    generic_request = hit["category.disclosure_request"].score
-    # A lone weak hint ("purpose") is not a request; it needs a strong phrase of its
-    # own or request wording beside it.
-    types = [
-        t
-        for t in REQUEST_TYPES
-        if hit[f"request_type.{t}"].score >= _STRONG
-        or (hit[f"request_type.{t}"].score >= _PRESENT and generic_request >= _PRESENT)
-    ]
-    if types and about_others >= _PRESENT and generic_request < 2:
-        # Someone asking how requests are handled, or about a hypothetical, is not
-        # making the request themselves.
-        note("third_person_handler")
-        note("abstract_question")
-        types = []
-    for t in types:
-        note(f"request_type.{t}")
+    def total(table: str) -> float:
+        return sum(w for _, w in hits.get(table, ()))
 
-    complaint = hit["category.complaint"].score + hit["anger"].score
-    consultation = hit["category.consultation"].score + about_others
-    request = generic_request + sum(hit[f"request_type.{t}"].score for t in types)
+    handler = total("third_person_handler") >= 1.0
+    type_scores = dict.fromkeys(REQUEST_TYPES, 0.0)
+    complaint = consultation = 0.0
+    for sentence in sentences:
+        asks = sentence.has("request_marker")
+        about_process = (
+            sentence.has("procedure_question")
+            or sentence.has("hypothetical")
+            or sentence.has("abstract_question")
+        )
+        for t in REQUEST_TYPES:
+            w = sentence.score(f"request_type.{t}")
+            if not w or handler:
+                continue
+            if about_process and not (asks and not sentence.question):
+                continue
+            if (asks and w >= 1.0) or w >= _INTRINSIC or (w >= 2.0 and not sentence.question):
+                type_scores[t] += w
+                cite(sentence, f"request_type.{t}")
+        grievance = sentence.score("category.complaint") + sentence.score("anger")
+        if grievance and not about_process:
+            complaint += grievance
+            cite(sentence, "category.complaint")
+            cite(sentence, "anger")
+        consultation += sentence.score("category.consultation")
+        if about_process or (sentence.question and not asks):
+            consultation += 1.0
 
-    scores = {
-        "complaint": complaint,
-        "disclosure_request": request if types else 0.0,
-        "consultation": consultation,
-    }
-    present = [c for c in CATEGORIES if scores[c] >= _PRESENT]
-    if "complaint" in present:
-        note("category.complaint")
-        note("anger")
-    if not present:
-        present = ["consultation"]
-    primary = present[0]  # CATEGORIES is ordered by precedence: complaint first
-    if primary == "consultation":
-        note("category.consultation")
+    types = tuple(t for t in REQUEST_TYPES if type_scores[t] > 0)
+    request = sum(type_scores.values()) + (total("category.disclosure_request") if types else 0)
+    categories = []
+    if complaint >= _COMPLAINT:
+        categories.append("complaint")
+    if types:
+        categories.append("disclosure_request")
+    if not categories or consultation >= 3.0:
+        categories.append("consultation")
+    primary = categories[0]
+    if handler:
+        reasons.extend(
+            f"third_person_handler: {h.phrase}" for h, _ in hits.get("third_person_handler", ())
+        )
 
+    scores = {"complaint": complaint, "disclosure_request": request, "consultation": consultation}
     top = scores[primary]
-    rival = max((s for c, s in scores.items() if c != primary), default=0.0)
-    # Confidence grows with the evidence for the primary category and shrinks with the
-    # strongest rival's.
+    rival = max(s for c, s in scores.items() if c != primary)
+    # Evidence for the primary category, discounted by the strongest rival's.
     confidence = (top / (top + 1.0)) * (1.0 - rival / (top + rival + 1.0) / 2)
-    deputy = hit["deputy"].score >= _PRESENT
+    deputy = total("deputy") >= 1.0
     if deputy:
-        note("deputy")
+        reasons.extend(f"deputy: {h.phrase}" for h, _ in hits.get("deputy", ()))
 
     return Classification(
         category=primary,
-        categories=tuple(present),
-        request_types=tuple(types),
+        categories=tuple(categories),
+        request_types=types,
         deputy=deputy,
         language=language,
         confidence=round(confidence, 3),

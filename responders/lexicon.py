@@ -1,9 +1,17 @@
 """Weighted phrase lists that the classifier matches, built from plain mappings (the bot
-reads them from config/lexicon/*.toml) so this module never touches a file."""
+reads them from config/lexicon/*.toml) so this module never touches a file.
+
+Matching is one pass of a trie-shaped regular expression over the text: every phrase of
+every table is found at every position, in time that does not grow with the number of
+phrases. English words a typo away from a lexicon word are corrected first (rapidfuzz).
+"""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
+
+from rapidfuzz import fuzz, process
 
 from responders.text import normalize
 
@@ -21,22 +29,116 @@ TABLES = (
     "anger",
     "third_person_handler",
     "abstract_question",
+    "request_marker",
+    "procedure_question",
+    "hypothetical",
+    "greeting",
 )
+
+_WORD = re.compile(r"[a-z][a-z']+")
+# Words this short are too easily a typo of something else.
+_FUZZY_MIN_WORD = 5
 
 
 @dataclass(frozen=True)
-class Phrase:
-    text: str  # normalized
-    weight: float
-    words: int  # number of space-separated words; 0 for unspaced (Japanese) text
+class Hit:
+    start: int
+    end: int
+    phrase: str
 
 
 @dataclass
 class Lexicon:
-    tables: dict[str, list[Phrase]] = field(default_factory=dict)
+    tables: dict[str, dict[str, float]] = field(default_factory=dict)
+    fuzzy_min_score: float = 90.0
 
-    def phrases(self, table: str) -> list[Phrase]:
-        return self.tables.get(table, [])
+    def __post_init__(self) -> None:
+        self._compile()
+
+    def phrases(self, table: str) -> dict[str, float]:
+        return self.tables.get(table, {})
+
+    def _compile(self) -> None:
+        self._entries: dict[str, list[tuple[str, float]]] = {}
+        for table, phrases in self.tables.items():
+            for phrase, weight in phrases.items():
+                self._entries.setdefault(phrase, []).append((table, weight))
+        ordered = sorted(self._entries, key=len, reverse=True)
+        # For each phrase, the shorter phrases that are its prefixes: a match of the
+        # longer one at a position is a match of those too.
+        self._prefixes = {p: [q for q in ordered if q != p and p.startswith(q)] for p in ordered}
+        self._regex = _overlapping(ordered)
+        self._greeting = re.compile(
+            "|".join(re.escape(p) for p in sorted(self.phrases("greeting"), key=len, reverse=True))
+            or "(?!)"
+        )
+        self._vocabulary = sorted(
+            {w for p in self._entries for w in _WORD.findall(p) if len(w) >= _FUZZY_MIN_WORD}
+        )
+        self._known = set(self._vocabulary)
+        self._corrections: dict[str, str] = {}
+
+    def correct(self, text: str) -> str:
+        """Replace words one typo away from a lexicon word by that word."""
+
+        def fix(m: re.Match[str]) -> str:
+            word = m.group(0)
+            if len(word) < _FUZZY_MIN_WORD or word in self._known:
+                return word
+            cached = self._corrections.get(word)
+            if cached is None:
+                found = process.extractOne(
+                    word, self._vocabulary, scorer=fuzz.ratio, score_cutoff=self.fuzzy_min_score - 5
+                )
+                cached = found[0] if found else word
+                if len(self._corrections) < 100_000:
+                    self._corrections[word] = cached
+            return cached
+
+        return _WORD.sub(fix, text)
+
+    def greeting_length(self, line: str) -> int:
+        """How many characters of `line` are greeting or closing phrases."""
+        return sum(m.end() - m.start() for m in self._greeting.finditer(line))
+
+    def find(self, text: str) -> dict[str, list[tuple[Hit, float]]]:
+        """Every phrase found in `text`, by table, with its weight."""
+        found: dict[str, list[tuple[Hit, float]]] = {}
+        for m in self._regex.finditer(text):
+            longest = m.group(1)
+            start = m.start()
+            for phrase in (longest, *self._prefixes[longest]):
+                for table, weight in self._entries[phrase]:
+                    found.setdefault(table, []).append(
+                        (Hit(start, start + len(phrase), phrase), weight)
+                    )
+        return found
+
+
+def _overlapping(phrases: list[str]) -> re.Pattern[str]:
+    """Finds the longest phrase starting at every position, overlaps included."""
+    return re.compile(f"(?=({_trie_pattern(phrases)}))" if phrases else "(?!)")
+
+
+def _trie_pattern(phrases: list[str]) -> str:
+    """A regex matching any of `phrases`, shaped as a trie so it backtracks little."""
+    trie: dict = {}
+    for phrase in phrases:
+        node = trie
+        for ch in phrase:
+            node = node.setdefault(ch, {})
+        node[""] = True
+
+    def build(node: dict) -> str:
+        end = "" in node
+        branches = [re.escape(ch) + build(child) for ch, child in node.items() if ch != ""]
+        if not branches:
+            return ""
+        body = branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
+        # Prefer the longer phrase: greedy optional group.
+        return f"(?:{body})?" if end else body
+
+    return build(trie)
 
 
 def _flatten(data: dict, prefix: str = "") -> dict[str, dict]:
@@ -51,21 +153,20 @@ def _flatten(data: dict, prefix: str = "") -> dict[str, dict]:
     return out
 
 
-def build_lexicon(*sources: dict) -> Lexicon:
+def build_lexicon(*sources: dict, fuzzy_min_score: float = 90.0) -> Lexicon:
     """Merge lexicon mappings (one per language) into one Lexicon.
 
     Raises ValueError naming the table or phrase that is wrong.
     """
-    lexicon = Lexicon({t: [] for t in TABLES})
+    tables: dict[str, dict[str, float]] = {t: {} for t in TABLES}
     for source in sources:
         for table, entries in _flatten(source).items():
-            if table not in lexicon.tables:
+            if table not in tables:
                 raise ValueError(f"unknown lexicon table [{table}]")
             for phrase, weight in entries.items():
                 if not isinstance(weight, int | float) or isinstance(weight, bool):
                     raise ValueError(f"lexicon [{table}] {phrase!r}: weight must be a number")
                 text = normalize(phrase).strip()
                 if text:
-                    words = len(text.split()) if text.isascii() else 0
-                    lexicon.tables[table].append(Phrase(text, float(weight), words))
-    return lexicon
+                    tables[table][text] = float(weight)
+    return Lexicon(tables, fuzzy_min_score=fuzzy_min_score)

@@ -88,17 +88,9 @@ def _cut_signature(lines: list[str]) -> list[str]:
     return lines
 
 
-def _is_japanese(ch: str) -> bool:
-    code = ord(ch)
-    return (
-        0x3040 <= code <= 0x30FF  # hiragana, katakana
-        or 0x4E00 <= code <= 0x9FFF  # CJK unified ideographs
-        or 0x3400 <= code <= 0x4DBF
-        or 0xF900 <= code <= 0xFAFF
-        or 0xFF66 <= code <= 0xFF9F  # half-width katakana
-    )
-
-
+# Kana, CJK ideographs and half-width katakana; Latin letters, full-width ones included.
+_JAPANESE_CHAR = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff66-\uff9f]")
+_LATIN_CHAR = re.compile(r"[A-Za-z\uff21-\uff3a\uff41-\uff5a]")
 _NOISE = re.compile(r"(https?://\S+|[\w.+-]+@[\w-]+(\.[\w-]+)+)")
 # One kana or kanji carries roughly as much text as a short English word's letters; a
 # message is "mostly Japanese" once its Japanese characters pass this share of letters.
@@ -108,14 +100,10 @@ _JAPANESE_SHARE = 0.3
 def detect_language(*texts: str) -> str:
     """'ja' when the text is mostly Japanese, otherwise 'en'."""
     text = _NOISE.sub(" ", " ".join(texts))
-    japanese = latin = 0
-    for ch in text:
-        if _is_japanese(ch):
-            japanese += 1
-        elif (ch.isascii() and ch.isalpha()) or "\uff21" <= ch <= "\uff5a":  # incl. full-width
-            latin += 1
+    japanese = len(_JAPANESE_CHAR.findall(text))
     if japanese == 0:
         return "en"
+    latin = len(_LATIN_CHAR.findall(text))
     return "ja" if japanese / (japanese + latin) >= _JAPANESE_SHARE else "en"
 
 

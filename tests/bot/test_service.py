@@ -53,15 +53,15 @@ CASES = [
     (
         "en",
         "Question about joint use",
-        "Could you tell me whether you share personal information with partner companies "
-        "under joint use, and what the purpose of that joint use is?",
+        "Does actio share customers' personal information with partner companies under "
+        "joint use? I am just curious how that works in general.",
         "consultation",
         ["joint use"],
     ),
     (
         "ja",
         "共同利用についての質問",
-        "御社では個人情報を提携先と共同利用していますか。共同利用の目的を教えてください。",
+        "御社では個人情報を提携先と共同利用していますか。共同利用とはどういう仕組みなのでしょうか。",
         "consultation",
         ["共同利用"],
     ),
