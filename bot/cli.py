@@ -64,6 +64,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _config_arg(tickets)
     tickets.add_argument("--limit", type=int, default=50, help="how many (default 50)")
+
+    status = sub.add_parser(
+        "status",
+        help="show the health each part of the service reported",
+        description="Show the last state each long-running part "
+        "(such as an IMAP watcher) reported. Exit code 1 "
+        "when any part is unhealthy.",
+    )
+    _config_arg(status)
     return parser
 
 
@@ -82,6 +91,8 @@ def main(argv: list[str] | None = None) -> int:
             return _serve(cfg)
         if args.command == "classify":
             return _classify(cfg, args)
+        if args.command == "status":
+            return asyncio.run(_status(cfg))
         return asyncio.run(_tickets(cfg, args.limit))
     except ConfigError as exc:
         print(f"inquiry-desk: {exc}", file=sys.stderr)
@@ -164,6 +175,24 @@ def _jsonl_record(line: str) -> dict:
     if not isinstance(body, str) or not isinstance(subject, str):
         return {**record, "error": "subject and body must be strings"}
     return {**record, "_subject": subject, "_body": body}
+
+
+async def _status(cfg: Config) -> int:
+    from bot.store.repo import Store
+
+    store = Store(cfg.store_url)
+    try:
+        await store.create_schema()
+        rows = await store.health()
+    finally:
+        await store.close()
+    for row in rows:
+        print(
+            f"{row.component:<24} {row.state:<10} {row.updated_at:%Y-%m-%d %H:%M:%S}Z  {row.detail}"
+        )
+    if not rows:
+        print("(nothing reported yet)")
+    return 1 if any(row.state == "unhealthy" for row in rows) else 0
 
 
 async def _tickets(cfg: Config, limit: int) -> int:

@@ -99,6 +99,7 @@ class Config:
         self.service = ns.service
         self.store = ns.store
         self.smtp_receiver = ns.smtp_receiver
+        self.imap = ns.imap
         self.outbound = ns.outbound
         self.loop_guard = ns.loop_guard
         self.organization = ns.organization
@@ -139,6 +140,10 @@ class Config:
         return Path(self.replies.knowledge_file or CONFIG_DIR / "knowledge.toml")
 
     @property
+    def staff_domains(self) -> frozenset[str]:
+        return frozenset(d.lower().lstrip("@") for d in self.imap.staff_domains)
+
+    @property
     def own_addresses(self) -> frozenset[str]:
         addresses = {a.lower() for a in self.smtp_receiver.recipients}
         addresses.add(self.outbound.from_address.lower())
@@ -158,6 +163,20 @@ class Config:
             raise ConfigError("config key outbound.retry_*_seconds must be positive")
         if self.service.log_level.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR"):
             raise ConfigError("config key service.log_level must be DEBUG/INFO/WARNING/ERROR")
+        imap = self.imap
+        if imap.security not in ("ssl", "starttls", "none"):
+            raise ConfigError("config key imap.security must be 'ssl', 'starttls' or 'none'")
+        if imap.start_from not in ("now", "all"):
+            raise ConfigError("config key imap.start_from must be 'now' or 'all'")
+        if not 0 < imap.idle_seconds < 29 * 60:
+            raise ConfigError("config key imap.idle_seconds must be below 1740 (29 minutes)")
+        if imap.enabled and not imap.username:
+            raise ConfigError("config key imap.username must be set when imap.enabled is true")
+        if imap.enabled and not self._env.get(imap.password_env):
+            raise ConfigError(
+                f"missing secret: environment variable {imap.password_env} "
+                "(config key imap.password_env) is not set"
+            )
         for key in ("outbound.password_env", "store.password_env"):
             section, name = key.split(".")
             var = getattr(getattr(self, section), name)

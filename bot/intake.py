@@ -45,6 +45,7 @@ class Context:
     inbound: Inbound
     now: datetime
     inquiry: Inquiry | None = None
+    staff: bool = False  # written by staff: an answer to a ticket, never answered itself
     my_number: bool = False
     duplicate_of: int | None = None
     verdict: Verdict | None = None
@@ -89,6 +90,8 @@ class Intake:
             ctx.my_number = True
             ctx.inbound.raw = _masked_raw(raw)
         ctx.inquiry = inquiry
+        domain = inquiry.sender.rpartition("@")[2]
+        ctx.staff = ctx.inbound.channel == "imap-sent" or domain in self.cfg.staff_domains
 
     async def dedupe(self, ctx: Context) -> None:
         assert ctx.inquiry is not None
@@ -122,7 +125,7 @@ class Intake:
         tag = _TICKET_TAG.search(inquiry.subject)
         if tag:
             ticket = await ctx.session.scalar(select(Ticket).where(Ticket.number == tag[1]))
-            if ticket is not None and ticket.sender == inquiry.sender:
+            if ticket is not None and (ticket.sender == inquiry.sender or ctx.staff):
                 ctx.ticket, ctx.followup = ticket, True
                 return
             if ticket is not None:
@@ -138,6 +141,40 @@ class Intake:
             if ticket_id is not None:
                 ctx.ticket = await ctx.session.get(Ticket, ticket_id)
                 ctx.followup = True
+
+    async def staff_answer(self, ctx: Context) -> None:
+        """Staff mail on a ticket is a human answer: it stops the clock, gets no reply."""
+        if not ctx.staff:
+            return
+        inquiry = ctx.inquiry
+        assert inquiry is not None
+        ctx.done = "done"
+        if ctx.ticket is None:
+            ctx.inbound.reason = "staff mail that threads onto no ticket"
+            return
+        ticket = ctx.ticket
+        ticket.status, ticket.answered_at = "answered", ctx.now
+        ctx.session.add(
+            Message(
+                ticket_id=ticket.id,
+                inbound_id=ctx.inbound.id,
+                direction="out",
+                message_id=inquiry.message_id,
+                sender=inquiry.sender,
+                subject=inquiry.subject,
+                body=mask_my_numbers(inquiry.body),
+                created_at=ctx.now,
+            )
+        )
+        ctx.session.add(
+            Event(
+                ticket_id=ticket.id,
+                at=ctx.now,
+                kind="answered",
+                detail={"by": inquiry.sender, "via": "email"},
+            )
+        )
+        log.info("intake: %s answered by staff email", ticket.number)
 
     async def classify(self, ctx: Context) -> None:
         assert ctx.inquiry is not None
@@ -270,7 +307,17 @@ class Intake:
             )
         )
 
-    STEPS: tuple[Step, ...] = (parse, dedupe, loop_guard, thread, classify, store, compose, enqueue)
+    STEPS: tuple[Step, ...] = (
+        parse,
+        dedupe,
+        loop_guard,
+        thread,
+        staff_answer,
+        classify,
+        store,
+        compose,
+        enqueue,
+    )
 
     # -- running ----------------------------------------------------------------------
 
@@ -310,7 +357,7 @@ class Intake:
                 await self._quarantine(inbound_id, f"{type(exc).__name__}: {exc}")
                 log.exception("intake: message %s quarantined", inbound_id)
                 return "quarantined"
-        if ctx.ticket is not None:
+        if ctx.ticket is not None and ctx.classification is not None:
             log.info(
                 "intake: message %s -> %s (%s%s)",
                 inbound_id,

@@ -12,6 +12,7 @@ from datetime import timedelta
 from bot.clock import Clock, SystemClock
 from bot.config import Config
 from bot.intake import Intake
+from bot.mail.imap import FolderWatch, ImapWatcher
 from bot.mail.outbox import OutboxWorker
 from bot.mail.receiver import IntakeHandler, start_receiver
 from bot.mail.transport import Transport, make_transport
@@ -46,6 +47,7 @@ class Service:
         )
         self.queue: asyncio.Queue[int] = asyncio.Queue()
         self.smtp_server: asyncio.Server | None = None
+        self.watchers: list[ImapWatcher] = []
         self._tasks: list[asyncio.Task] = []
 
     @property
@@ -71,6 +73,27 @@ class Service:
                 handler, host=rec.host, port=rec.port, max_bytes=rec.max_message_bytes
             )
             log.info("smtp receiver listening on %s:%s", rec.host, self.smtp_port)
+        if self.cfg.imap.enabled:
+            self._start_imap()
+
+    def _start_imap(self) -> None:
+        imap = self.cfg.imap
+        watches = [FolderWatch(imap.folder, "imap", processed_folder=imap.processed_folder)]
+        if imap.sent_folder:
+            watches.append(FolderWatch(imap.sent_folder, "imap-sent", mark=False))
+        loop = asyncio.get_running_loop()
+        for watch in watches:
+            watcher = ImapWatcher(
+                imap,
+                self.cfg.secret("imap.password_env") or "",
+                watch,
+                self.store,
+                self.clock,
+                self.queue.put_nowait,
+                loop,
+            )
+            watcher.connect()
+            self.watchers.append(watcher)
 
     async def _work(self) -> None:
         while True:
@@ -91,6 +114,9 @@ class Service:
         await self.queue.join()
 
     async def stop(self) -> None:
+        for watcher in self.watchers:
+            await watcher.disconnect()
+        self.watchers.clear()
         if self.smtp_server is not None:
             self.smtp_server.close()
             await self.smtp_server.wait_closed()

@@ -7,6 +7,12 @@ only where the writer asks for it (a request sentence, or a phrase that is a req
 itself), not where they ask how requests work, speak hypothetically, or handle someone
 else's request. Grievance and anger make a complaint, and a request made in anger stays
 in `categories`.
+
+Lines the mail client wrapped are joined first, so a sentence is a sentence. The subject
+names a topic: its request types count only when the body asks without naming one, and
+it never makes the writer a deputy. Where phrases of two request types overlap, the one
+that starts first decides. Acting for someone counts where it is stated, not where it is
+asked about or supposed; an angry question is rhetorical, not a question about the process.
 """
 
 from __future__ import annotations
@@ -23,12 +29,24 @@ from responders.text import detect_language, normalize, strip_quoted
 _INTRINSIC = 3.0
 # Evidence needed before a complaint is considered made.
 _COMPLAINT = 2.0
-_SENTENCE_END = re.compile(r"[。．.!?！？\n]+")
+# A full stop ends a sentence only before a space: not in "m.lee@example.com" or "3.5".
+_SENTENCE_END = re.compile(r"(?:[。．!?！？\n]|\.(?=\s|$))+")
 _QUESTION_END = re.compile(r"([?？]|(か|でしょうか|ますか|ですか|のか|かな)[。．]?)\s*$")
+# A physical line this wide (CJK characters count double) that ends without punctuation
+# was wrapped by the mail client: the sentence goes on in the next line.
+_WRAP_WIDTH = 60
+_WIDE = re.compile(r"[\u2e80-\uffef]")
+_LIST_START = "-*・•●■1234567890(（「"
+# Phrases that start with a Latin letter match only at the start of a word ("our store"
+# is not in "your store").
+_LATIN = frozenset("abcdefghijklmnopqrstuvwxyz")
 _QUESTION_START = re.compile(
     r"^\s*(how|what|when|where|which|who|whom|why|can|could|do|does|did|is|are|was|will|"
-    r"would|should|may|am|have|has)\b"
+    r"would|should|may|am|have|has)\b(?!\s*(not|n't)\b)"
 )
+
+
+_TYPE_TABLES = tuple(f"request_type.{t}" for t in REQUEST_TYPES)
 
 
 @dataclass
@@ -50,6 +68,41 @@ class _Sentence:
         return table in self.hits
 
 
+def _is_question(text: str) -> bool:
+    stripped = text.strip()
+    return bool(
+        _QUESTION_END.search(stripped) or "?" in stripped[-2:] or _QUESTION_START.match(stripped)
+    )
+
+
+def _continues(line: str, following: str) -> bool:
+    """True when the break between `line` and `following` only wraps one sentence."""
+    line = line.rstrip()
+    if not line or not following.strip() or following[0] in _LIST_START:
+        return False
+    if line[-1] in "、,":
+        return True
+    if line[-1] in "。．.!?！？:：":
+        return False
+    return len(line) + len(_WIDE.findall(line)) >= _WRAP_WIDTH
+
+
+def _unwrap(doc: str) -> str:
+    """Join lines the mail client wrapped, so a phrase may span the break."""
+    if "\n" not in doc:
+        return doc
+    lines = doc.split("\n")
+    out = [lines[0]]
+    for line in lines[1:]:
+        prev = out[-1]
+        if _continues(prev, line):
+            joint = "" if _WIDE.match(prev[-1]) and _WIDE.match(line[0]) else " "
+            out[-1] = prev + joint + line
+        else:
+            out.append(line)
+    return "\n".join(out)
+
+
 def _sentences(doc: str) -> list[_Sentence]:
     out = []
     pos = 0
@@ -57,24 +110,35 @@ def _sentences(doc: str) -> list[_Sentence]:
         end = m.end()
         text = doc[pos:end]
         if text.strip():
-            question = bool(
-                _QUESTION_END.search(text.strip())
-                or "?" in m.group(0)
-                or "？" in m.group(0)
-                or _QUESTION_START.match(text)
-            )
-            out.append(_Sentence(pos, end, question))
+            out.append(_Sentence(pos, end, _is_question(text)))
         pos = end
     if doc[pos:].strip():
-        text = doc[pos:]
-        out.append(
-            _Sentence(
-                pos,
-                len(doc),
-                bool(_QUESTION_END.search(text.strip()) or _QUESTION_START.match(text)),
-            )
-        )
+        out.append(_Sentence(pos, len(doc), _is_question(doc[pos:])))
     return out
+
+
+def _at_word_start(doc: str, hit: Hit) -> bool:
+    return not (hit.start and hit.phrase[0] in _LATIN and doc[hit.start - 1] in _LATIN)
+
+
+def _request_types_apart(
+    hits: dict[str, list[tuple[Hit, float]]],
+) -> dict[str, list[tuple[Hit, float]]]:
+    """Where phrases of different request types overlap, the one that starts first (the
+    longer one at the same start) names the request: "stop sending my data to" is a halt
+    of provision, not "stop sending"; 「第三者提供記録の開示」 is records, not disclosure."""
+    typed = sorted(
+        ((h.start, -h.end, table, h, w) for table in _TYPE_TABLES for h, w in hits.get(table, ())),
+        key=lambda item: item[:2],
+    )
+    reach: dict[str, int] = {}
+    kept: dict[str, list[tuple[Hit, float]]] = {table: [] for table in _TYPE_TABLES}
+    for start, _, table, hit, weight in typed:
+        if any(end > start for other, end in reach.items() if other != table):
+            continue
+        reach[table] = max(reach.get(table, 0), hit.end)
+        kept[table].append((hit, weight))
+    return {**hits, **kept}
 
 
 def _drop_greetings(doc: str, lexicon: Lexicon) -> str:
@@ -102,8 +166,15 @@ def classify_text(
     subject: str, text: str, lexicon: Lexicon, *, needs_human_threshold: float = 0.4
 ) -> Classification:
     language = detect_language(subject, text)
-    doc = lexicon.correct(_drop_greetings(normalize(f"{subject}\n{text}"), lexicon))
-    hits = lexicon.find(doc)
+    head = lexicon.correct(normalize(subject)).strip().replace("\n", " ")
+    body = _unwrap(lexicon.correct(_drop_greetings(normalize(text), lexicon)))
+    doc = f"{head}\n{body}"
+    hits = _request_types_apart(
+        {
+            table: [(h, w) for h, w in table_hits if _at_word_start(doc, h)]
+            for table, table_hits in lexicon.find(doc).items()
+        }
+    )
     sentences = _sentences(doc)
     starts = [sentence.start for sentence in sentences]
     for table, table_hits in hits.items():
@@ -120,25 +191,44 @@ def classify_text(
     def total(table: str) -> float:
         return sum(w for _, w in hits.get(table, ()))
 
-    handler = total("third_person_handler") >= 1.0
+    # Each staff phrase counts once: "社内" twice is still a customer's word.
+    handler = sum({h.phrase: w for h, w in hits.get("third_person_handler", ())}.values()) >= 1.0
     type_scores = dict.fromkeys(REQUEST_TYPES, 0.0)
+    # The subject names a topic: its request types wait for a body that asks.
+    subject_types: dict[str, float] = {}
+    deputy_phrases: dict[str, float] = {}
+    asked = False
     complaint = consultation = 0.0
     for sentence in sentences:
         asks = sentence.has("request_marker")
-        about_process = (
-            sentence.has("procedure_question")
-            or sentence.has("hypothetical")
-            or sentence.has("abstract_question")
+        # An angry question ("how many times do I have to unsubscribe?") is rhetorical.
+        about_process = sentence.score("anger") < 2.0 and (
+            sentence.score("procedure_question") >= 1.0
+            or sentence.score("hypothetical") >= 1.0
+            or sentence.score("abstract_question") >= 1.0
         )
-        for t in REQUEST_TYPES:
-            w = sentence.score(f"request_type.{t}")
+        in_subject = sentence.start < len(head)
+        asked = asked or (asks and not (in_subject or sentence.question or about_process))
+        counted = {}
+        for t, table in zip(REQUEST_TYPES, _TYPE_TABLES, strict=True):
+            w = sentence.scores.get(table)
             if not w or handler:
                 continue
-            if about_process and not (asks and not sentence.question):
+            if about_process and not (asks and w >= 2.0 and not sentence.question):
                 continue
             if (asks and w >= 1.0) or w >= _INTRINSIC or (w >= 2.0 and not sentence.question):
-                type_scores[t] += w
-                cite(sentence, f"request_type.{t}")
+                counted[t] = w
+        if "third_party_records" in counted:
+            # "Disclose the records of provision to third parties" asks for the records.
+            counted.pop("disclosure", None)
+            if counted.get("third_party_halt", _INTRINSIC) < _INTRINSIC:
+                del counted["third_party_halt"]
+        for t, w in counted.items():
+            if in_subject and not asks:
+                subject_types[t] = w
+                continue
+            type_scores[t] += w
+            cite(sentence, f"request_type.{t}")
         grievance = sentence.score("category.complaint") + sentence.score("anger")
         if grievance and not about_process:
             complaint += grievance
@@ -147,6 +237,21 @@ def classify_text(
         consultation += sentence.score("category.consultation")
         if about_process or (sentence.question and not asks):
             consultation += 1.0
+        # Acting for someone is stated in the text, not asked about ("can an agent
+        # request...?"), supposed or named as the topic in the subject.
+        if not (
+            sentence.question
+            or in_subject
+            or sentence.score("hypothetical") >= 1.0
+            or sentence.score("abstract_question") >= 1.0
+        ):
+            for hit, weight in sentence.hits.get("deputy", ()):
+                deputy_phrases[hit.phrase] = weight
+    # The subject fills in the request only when the body asks without naming it.
+    if asked and not any(type_scores.values()):
+        for t, w in subject_types.items():
+            type_scores[t] += w
+            reasons.append(f"request_type.{t}: (subject)")
 
     types = tuple(t for t in REQUEST_TYPES if type_scores[t] > 0)
     request = sum(type_scores.values()) + (total("category.disclosure_request") if types else 0)
@@ -168,9 +273,10 @@ def classify_text(
     rival = max(s for c, s in scores.items() if c != primary)
     # Evidence for the primary category, discounted by the strongest rival's.
     confidence = (top / (top + 1.0)) * (1.0 - rival / (top + rival + 1.0) / 2)
-    deputy = total("deputy") >= 1.0
+    # Each acting-for phrase counts once, however often it recurs.
+    deputy = sum(deputy_phrases.values()) >= 1.0
     if deputy:
-        reasons.extend(f"deputy: {h.phrase}" for h, _ in hits.get("deputy", ()))
+        reasons.extend(f"deputy: {p}" for p in deputy_phrases)
 
     return Classification(
         category=primary,

@@ -17,11 +17,12 @@ from aiosmtpd.smtp import SMTP
 
 from bot.config import Config, load_config
 from bot.service import Service
+from tests.dovecot import dovecot  # noqa: F401  (a fixture for the IMAP tests)
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
 
-def make_config(tmp_path: Path, **sections: dict) -> Config:
+def make_config(tmp_path: Path, env: dict[str, str] | None = None, **sections: dict) -> Config:
     overrides: dict = {
         "store": {"url": f"sqlite+aiosqlite:///{tmp_path}/store.db"},
         "smtp_receiver": {"port": 0},
@@ -29,7 +30,7 @@ def make_config(tmp_path: Path, **sections: dict) -> Config:
     }
     for name, values in sections.items():
         overrides.setdefault(name, {}).update(values)
-    return load_config(overrides=overrides, env={})
+    return load_config(overrides=overrides, env=env or {})
 
 
 @dataclass
@@ -81,13 +82,13 @@ async def running(tmp_path: Path, sink: Sink) -> AsyncIterator[Callable]:
     """A factory for started services relaying to the sink; stops them all afterwards."""
     started: list[Service] = []
 
-    async def start(**sections: dict) -> Service:
+    async def start(env: dict[str, str] | None = None, **sections: dict) -> Service:
         outbound = {
             "relay": f"smtp://127.0.0.1:{sink.port}",
             "retry_initial_seconds": 0.05,
             **sections.pop("outbound", {}),
         }
-        cfg = make_config(tmp_path, outbound=outbound, **sections)
+        cfg = make_config(tmp_path, env=env, outbound=outbound, **sections)
         service = Service(cfg)
         service.outbox.idle_poll = 0.05
         await service.start()

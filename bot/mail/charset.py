@@ -146,6 +146,13 @@ def decode_bytes(data: bytes, declared: str | None = None) -> tuple[str, str]:
             pass
     if all(b < 0x80 for b in data) and charset != "iso-2022-jp":
         return data.decode("ascii"), "ascii"  # plain ASCII: every candidate agrees
+    if charset not in ("cp932", "euc_jis_2004"):
+        # Non-ASCII text that is valid UTF-8 is UTF-8 whatever the label claims: other
+        # encodings almost never happen to form valid UTF-8 sequences.
+        try:
+            return data.decode("utf-8"), "utf-8"
+        except UnicodeDecodeError:
+            pass
 
     candidates = [charset] if charset else []
     candidates.extend(c for c in _FALLBACKS if c not in candidates)

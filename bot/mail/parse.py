@@ -99,11 +99,10 @@ def _walk(msg: Message, texts: list[str], attachments: list[Attachment]) -> None
                 _walk(chosen, texts, attachments)
             return
         if ctype == "multipart/report":
-            # A bounce: keep its human-readable first part, record the rest.
+            # A bounce: its human-readable first part is the text; the machine-readable
+            # status parts are not attachments anyone sent us.
             if parts:
                 _walk(parts[0], texts, attachments)
-            for part in parts[1:]:
-                attachments.append(_attachment(part))
             return
         for part in parts:
             _walk(part, texts, attachments)
@@ -151,9 +150,16 @@ def parse_message(
     received_at: datetime | None = None,
 ) -> Inquiry:
     msg = message_from_bytes(raw, policy=compat32)
-    headers = tuple((k.lower(), decode_header_value(v)) for k, v in msg.items())
+    # raw_items keeps 8-bit header bytes as surrogate escapes; items() would hide them in
+    # Header objects of unknown charset.
+    raw_headers = list(msg.raw_items())
+    headers = tuple((k.lower(), decode_header_value(v)) for k, v in raw_headers)
 
-    from_value = decode_header_value(msg.get("From"))
+    def first(name: str) -> str | None:
+        name = name.lower()
+        return next((v for k, v in raw_headers if k.lower() == name), None)
+
+    from_value = decode_header_value(first("From"))
     addresses = getaddresses([from_value])
     sender_name, sender = addresses[0] if addresses else ("", "")
     sender = sender.strip().lower()
@@ -163,13 +169,13 @@ def parse_message(
     _walk(msg, texts, attachments)
     body = "\n\n".join(t.strip("\n") for t in texts if t.strip()).strip()
 
-    ids = _msgids(msg.get("Message-ID"))
+    ids = _msgids(first("Message-ID"))
     message_id = ids[0] if ids else synthetic_message_id(raw)
-    in_reply_to = _msgids(msg.get("In-Reply-To"))
+    in_reply_to = _msgids(first("In-Reply-To"))
     sent_at = None
-    if msg.get("Date"):
+    if first("Date"):
         try:
-            sent_at = parsedate_to_datetime(str(msg.get("Date")))
+            sent_at = parsedate_to_datetime(str(first("Date")))
         except (TypeError, ValueError):
             sent_at = None
 
@@ -178,12 +184,12 @@ def parse_message(
         message_id=message_id,
         sender=sender,
         sender_name=sender_name.strip(),
-        subject=decode_header_value(msg.get("Subject")),
+        subject=decode_header_value(first("Subject")),
         body=body,
         text=strip_quoted(body),
         received_at=received_at or sent_at,
         in_reply_to=in_reply_to[0] if in_reply_to else None,
-        references=_msgids(msg.get("References")),
+        references=_msgids(first("References")),
         attachments=tuple(attachments),
         headers=headers,
         content_type=msg.get_content_type(),

@@ -11,7 +11,7 @@ from sqlalchemy import event, func, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
 
-from bot.store.tables import Base, Inbound, Outbox, Ticket
+from bot.store.tables import Base, Health, Inbound, MailboxState, Outbox, Ticket
 
 
 class Store:
@@ -62,6 +62,38 @@ class Store:
             s.add(row)
             await s.flush()
             return row.id
+
+    async def mailbox_state(self, mailbox: str) -> tuple[int, int] | None:
+        """(UIDVALIDITY, last stored UID) of an IMAP folder, or None on first sight."""
+        async with self.session() as s:
+            row = await s.get(MailboxState, mailbox)
+            return (row.uidvalidity, row.last_uid) if row else None
+
+    async def save_mailbox_state(
+        self, mailbox: str, uidvalidity: int, last_uid: int, now: datetime
+    ) -> None:
+        async with self.session() as s, s.begin():
+            row = await s.get(MailboxState, mailbox)
+            if row is None:
+                s.add(
+                    MailboxState(
+                        mailbox=mailbox, uidvalidity=uidvalidity, last_uid=last_uid, updated_at=now
+                    )
+                )
+            else:
+                row.uidvalidity, row.last_uid, row.updated_at = uidvalidity, last_uid, now
+
+    async def report_health(self, component: str, state: str, detail: str, now: datetime) -> None:
+        async with self.session() as s, s.begin():
+            row = await s.get(Health, component)
+            if row is None:
+                s.add(Health(component=component, state=state, detail=detail, updated_at=now))
+            else:
+                row.state, row.detail, row.updated_at = state, detail, now
+
+    async def health(self) -> list[Health]:
+        async with self.session() as s:
+            return list(await s.scalars(select(Health).order_by(Health.component)))
 
     async def unprocessed_inbound(self) -> list[int]:
         async with self.session() as s:

@@ -94,7 +94,7 @@ def test_secret_from_the_environment_is_used():
     assert cfg.secret("outbound.password_env") == "s3cret"
 
 
-@pytest.mark.parametrize("command", [[], ["serve"], ["classify"], ["tickets"]])
+@pytest.mark.parametrize("command", [[], ["serve"], ["classify"], ["tickets"], ["status"]])
 def test_help_on_every_command(command):
     result = run_cli(*command, "--help")
     assert result.returncode == 0
