@@ -47,6 +47,12 @@ _QUESTION_START = re.compile(
 
 
 _TYPE_TABLES = tuple(f"request_type.{t}" for t in REQUEST_TYPES)
+# A sentence that tells what the company did ("You disclosed my address...") reports an
+# act; the request words in it are not a request.
+_ACCUSATION = re.compile(
+    r"^\s*(you|your (staff|company|store|shop|employee|people|team|system)|actio|"
+    r"御社|貴社|そちら|お宅)(は|が|\s)"
+)
 
 
 @dataclass
@@ -201,6 +207,7 @@ def classify_text(
     complaint = consultation = 0.0
     for sentence in sentences:
         asks = sentence.has("request_marker")
+        accuses = not asks and _ACCUSATION.match(doc, sentence.start) is not None
         # An angry question ("how many times do I have to unsubscribe?") is rhetorical.
         about_process = sentence.score("anger") < 2.0 and (
             sentence.score("procedure_question") >= 1.0
@@ -212,7 +219,7 @@ def classify_text(
         counted = {}
         for t, table in zip(REQUEST_TYPES, _TYPE_TABLES, strict=True):
             w = sentence.scores.get(table)
-            if not w or handler:
+            if not w or handler or accuses:
                 continue
             if about_process and not (asks and w >= 2.0 and not sentence.question):
                 continue

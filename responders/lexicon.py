@@ -1,9 +1,10 @@
 """Weighted phrase lists that the classifier matches, built from plain mappings (the bot
 reads them from config/lexicon/*.toml) so this module never touches a file.
 
-Matching is one pass of a trie-shaped regular expression over the text: every phrase of
-every table is found at every position, in time that does not grow with the number of
-phrases. English words a typo away from a lexicon word are corrected first (rapidfuzz).
+Matching is one pass of an Aho-Corasick automaton (pyahocorasick) over the text: every
+phrase of every table is found at every position, overlaps included, in time that does
+not grow with the number of phrases. English words a typo away from a lexicon word are
+corrected first (rapidfuzz).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+import ahocorasick
 from rapidfuzz import fuzz, process
 
 from responders.text import normalize
@@ -63,11 +65,10 @@ class Lexicon:
         for table, phrases in self.tables.items():
             for phrase, weight in phrases.items():
                 self._entries.setdefault(phrase, []).append((table, weight))
-        ordered = sorted(self._entries, key=len, reverse=True)
-        # For each phrase, the shorter phrases that are its prefixes: a match of the
-        # longer one at a position is a match of those too.
-        self._prefixes = {p: [q for q in ordered if q != p and p.startswith(q)] for p in ordered}
-        self._regex = _overlapping(ordered)
+        self._automaton = ahocorasick.Automaton()
+        for phrase, entries in self._entries.items():
+            self._automaton.add_word(phrase, (phrase, tuple(entries)))
+        self._automaton.make_automaton()
         self._greeting = re.compile(
             "|".join(re.escape(p) for p in sorted(self.phrases("greeting"), key=len, reverse=True))
             or "(?!)"
@@ -102,43 +103,15 @@ class Lexicon:
         return sum(m.end() - m.start() for m in self._greeting.finditer(line))
 
     def find(self, text: str) -> dict[str, list[tuple[Hit, float]]]:
-        """Every phrase found in `text`, by table, with its weight."""
+        """Every phrase found in `text`, by table, with its weight; overlaps included."""
         found: dict[str, list[tuple[Hit, float]]] = {}
-        for m in self._regex.finditer(text):
-            longest = m.group(1)
-            start = m.start()
-            for phrase in (longest, *self._prefixes[longest]):
-                for table, weight in self._entries[phrase]:
-                    found.setdefault(table, []).append(
-                        (Hit(start, start + len(phrase), phrase), weight)
-                    )
+        if not self._entries:
+            return found
+        for end, (phrase, entries) in self._automaton.iter(text):
+            hit = Hit(end + 1 - len(phrase), end + 1, phrase)
+            for table, weight in entries:
+                found.setdefault(table, []).append((hit, weight))
         return found
-
-
-def _overlapping(phrases: list[str]) -> re.Pattern[str]:
-    """Finds the longest phrase starting at every position, overlaps included."""
-    return re.compile(f"(?=({_trie_pattern(phrases)}))" if phrases else "(?!)")
-
-
-def _trie_pattern(phrases: list[str]) -> str:
-    """A regex matching any of `phrases`, shaped as a trie so it backtracks little."""
-    trie: dict = {}
-    for phrase in phrases:
-        node = trie
-        for ch in phrase:
-            node = node.setdefault(ch, {})
-        node[""] = True
-
-    def build(node: dict) -> str:
-        end = "" in node
-        branches = [re.escape(ch) + build(child) for ch, child in node.items() if ch != ""]
-        if not branches:
-            return ""
-        body = branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
-        # Prefer the longer phrase: greedy optional group.
-        return f"(?:{body})?" if end else body
-
-    return build(trie)
 
 
 def _flatten(data: dict, prefix: str = "") -> dict[str, dict]:

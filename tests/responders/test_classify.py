@@ -1,0 +1,127 @@
+"""Each rule of the classifier on small examples. Labels, not scores."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.config import load_config
+from bot.resources import load_lexicon
+from responders.classify import classify_text
+
+LEXICON = load_lexicon(load_config(env={}))
+
+
+def sort(text: str, subject: str = ""):
+    return classify_text(subject, text, LEXICON)
+
+
+# -- hard negatives named in the issue --------------------------------------------------
+
+
+def test_question_about_police_disclosure_is_a_consultation():
+    c = sort("Under what circumstances would you disclose data to the police?")
+    assert c.category == "consultation" and c.request_types == ()
+
+
+def test_unconsented_disclosure_is_a_complaint_not_a_records_request():
+    c = sort("You disclosed my address to a third party without consent!")
+    assert c.category == "complaint"
+    assert "third_party_records" not in c.request_types
+
+
+def test_store_employee_asking_about_a_customers_deletion_is_a_consultation():
+    c = sort(
+        "I work at your Shibuya store. A customer asked me to delete her personal "
+        "data. How should I handle her request?"
+    )
+    assert c.category == "consultation" and c.request_types == ()
+
+
+# -- intent without the legal words ---------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text", ["what do you have on me?", "私についてどんな情報を持っているのか知りたいです。"]
+)
+def test_what_do_you_have_on_me_is_a_disclosure_request(text):
+    c = sort(text)
+    assert c.category == "disclosure_request" and "disclosure" in c.request_types
+
+
+def test_take_me_off_your_list_is_usage_withholding():
+    c = sort("take me off your list")
+    assert c.category == "disclosure_request" and c.request_types == ("usage_withholding",)
+
+
+# -- anger, repetition and ignored requests ---------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "This is the third time I am asking you to delete my data. Nobody has answered. "
+        "Delete it now!",
+        "何度もお願いしているのに、いまだに広告メールが届きます。私の個人情報を削除してください。",
+    ],
+)
+def test_an_ignored_request_is_a_complaint_and_keeps_the_request(text):
+    c = sort(text)
+    assert c.category == "complaint"
+    assert "disclosure_request" in c.categories
+    assert "usage_withholding" in c.request_types
+
+
+# -- deputies ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I am writing on behalf of my son, who is 15, to request a copy of his personal data.",
+        "成年後見人として、被後見人の保有個人データの開示を請求します。",
+        "As her attorney, I request disclosure of all personal data you hold about my client.",
+        "弁護士の山田です。依頼人の代理人として、保有個人データの利用停止を求めます。",
+        "Enclosed is a power of attorney from my father; please send me his purchase records.",
+        "委任状を添付しますので、母の個人情報の開示をお願いします。",
+    ],
+)
+def test_deputies_are_recognised(text):
+    assert sort(text).deputy
+
+
+def test_mentioning_family_in_passing_is_not_a_deputy():
+    assert not sort("My mother told me about your shop. Please delete my own account data.").deputy
+
+
+# -- normalisation ----------------------------------------------------------------------
+
+
+def test_full_width_text_matches():
+    assert sort("ＰＬＥＡＳＥ ＤＥＬＥＴＥ ＭＹ ＤＡＴＡ").request_types == ("usage_withholding",)
+
+
+def test_typos_still_match():
+    c = sort("i want to acess my personel data, send me a copy plese")
+    assert c.category == "disclosure_request" and "disclosure" in c.request_types
+
+
+def test_greeting_and_signature_lines_do_not_count():
+    c = sort("お世話になっております。\n利用目的を通知してください。\nよろしくお願いいたします。")
+    assert c.request_types == ("purpose_notification",)
+
+
+def test_language():
+    assert sort("個人情報の開示をお願いします。").language == "ja"
+    assert sort("Please send me a copy of my data.").language == "en"
+
+
+# -- output shape -----------------------------------------------------------------------
+
+
+def test_low_confidence_needs_a_human_and_reasons_are_given():
+    unclear = sort("hello?")
+    assert unclear.needs_human
+    clear = sort("Please delete all personal data you hold about me.")
+    assert not clear.needs_human
+    assert any("usage_withholding" in r for r in clear.reasons)
+    assert 0 <= clear.confidence <= 1
