@@ -132,6 +132,9 @@ def main() -> None:
             needs_human_threshold=cfg.classifier.needs_human_threshold,
         ).as_dict()
 
+    trained = ", ".join(cfg.classifier.examples) or "nothing"
+    print(f"the statistical second opinion learns from: {trained}")
+    print("(figures on those files are optimistic; heldout is the honest measure)\n")
     parts = ["dev", "heldout"] if args.part == "both" else [args.part]
     for part in parts:
         rows = load(part)

@@ -32,14 +32,23 @@ async def main() -> None:
         sys.exit(f"cannot run: {reason}")
     tmp = Path(tempfile.mkdtemp(prefix="inquiry-imap-bench-"))
     with Dovecot() as server:
-        cfg = load_config(env={"PW": server.password}, overrides={
-            "store": {"url": f"sqlite+aiosqlite:///{tmp}/store.db"},
-            "smtp_receiver": {"enabled": False},
-            "outbound": {"relay": f"maildir:{tmp}/outbox"},
-            "loop_guard": {"max_replies_per_sender_per_day": 100000},
-            "imap": {"enabled": True, "host": server.host, "port": server.port,
-                     "security": "none", "username": server.username, "password_env": "PW"},
-        })
+        cfg = load_config(
+            env={"PW": server.password},
+            overrides={
+                "store": {"url": f"sqlite+aiosqlite:///{tmp}/store.db"},
+                "smtp_receiver": {"enabled": False},
+                "outbound": {"relay": f"maildir:{tmp}/outbox"},
+                "loop_guard": {"max_replies_per_sender_per_day": 100000},
+                "imap": {
+                    "enabled": True,
+                    "host": server.host,
+                    "port": server.port,
+                    "security": "none",
+                    "username": server.username,
+                    "password_env": "PW",
+                },
+            },
+        )
         service = Service(cfg)
         await service.start()
         outbox = tmp / "outbox" / "new"
@@ -59,8 +68,10 @@ async def main() -> None:
     shutil.rmtree(tmp, ignore_errors=True)
     latencies.sort()
     print(f"IMAP APPEND -> reply file, {len(latencies)} messages one by one (IDLE):")
-    print(f"  median {statistics.median(latencies):.0f} ms, "
-          f"p90 {latencies[int(len(latencies) * 0.9) - 1]:.0f} ms, max {latencies[-1]:.0f} ms")
+    print(
+        f"  median {statistics.median(latencies):.0f} ms, "
+        f"p90 {latencies[int(len(latencies) * 0.9) - 1]:.0f} ms, max {latencies[-1]:.0f} ms"
+    )
 
 
 if __name__ == "__main__":

@@ -3,13 +3,17 @@ topics and templates. Any problem becomes a ConfigError naming the file."""
 
 from __future__ import annotations
 
+import json
 import tomllib
+from collections.abc import Iterator
 from pathlib import Path
 
-from bot.config import CONFIG_DIR, Config, ConfigError
+from bot.config import CONFIG_DIR, PROJECT_ROOT, Config, ConfigError
 from responders.compose import ReplyKit, build_topics, make_environment
 from responders.lexicon import Lexicon, build_lexicon
+from responders.model import NaiveBayes
 from responders.models import CATEGORIES
+from responders.text import strip_quoted
 
 
 def _toml(path: Path) -> dict:
@@ -26,9 +30,34 @@ def load_lexicon(cfg: Config) -> Lexicon:
     directory = cfg.lexicon_dir
     sources = [_toml(directory / f"{lang}.toml") for lang in ("en", "ja")]
     try:
-        return build_lexicon(*sources, fuzzy_min_score=cfg.classifier.fuzzy_min_score)
+        lexicon = build_lexicon(*sources, fuzzy_min_score=cfg.classifier.fuzzy_min_score)
     except ValueError as exc:
         raise ConfigError(f"lexicon in {directory}: {exc}") from exc
+    examples = list(_examples(cfg))
+    lexicon.model = NaiveBayes(examples) if examples else None
+    return lexicon
+
+
+def _examples(cfg: Config) -> Iterator[tuple[str, str]]:
+    """(text, category) pairs from the labelled example files named in the config."""
+    for name in cfg.classifier.examples:
+        path = Path(name) if Path(name).is_absolute() else PROJECT_ROOT / name
+        try:
+            lines = path.read_text(encoding="utf-8").splitlines()
+        except OSError as exc:
+            raise ConfigError(f"config key classifier.examples: cannot read {path}") from exc
+        for number, line in enumerate(lines, 1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+                text = f"{row.get('subject', '')}\n{strip_quoted(row['body'])}"
+                category = row["category"]
+            except (json.JSONDecodeError, KeyError, TypeError) as exc:
+                raise ConfigError(f"{path}:{number}: not a labelled example ({exc})") from exc
+            if category not in CATEGORIES:
+                raise ConfigError(f"{path}:{number}: unknown category {category!r}")
+            yield text, category
 
 
 def load_reply_kit(cfg: Config) -> ReplyKit:

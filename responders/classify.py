@@ -25,6 +25,10 @@ from responders.lexicon import Hit, Lexicon
 from responders.models import REQUEST_TYPES, Classification, Inquiry
 from responders.text import detect_language, normalize, strip_quoted
 
+# Below this rule confidence the statistical model is asked for a second opinion, and
+# its answer replaces the rules' when it is at least _MODEL_SURE.
+_ASK_MODEL_BELOW = 0.6
+_MODEL_SURE = 0.6
 # A phrase this heavy is a request by itself ("take me off your list").
 _INTRINSIC = 3.0
 # Evidence needed before a complaint is considered made.
@@ -200,6 +204,8 @@ def classify_text(
     # Each staff phrase counts once: "社内" twice is still a customer's word.
     handler = sum({h.phrase: w for h, w in hits.get("third_person_handler", ())}.values()) >= 1.0
     type_scores = dict.fromkeys(REQUEST_TYPES, 0.0)
+    # Every type named in the body, asked for or not: the model may say it was a request.
+    named_types = dict.fromkeys(REQUEST_TYPES, 0.0)
     # The subject names a topic: its request types wait for a body that asks.
     subject_types: dict[str, float] = {}
     deputy_phrases: dict[str, float] = {}
@@ -221,6 +227,8 @@ def classify_text(
             w = sentence.scores.get(table)
             if not w or handler or accuses:
                 continue
+            if not in_subject:
+                named_types[t] += w
             if about_process and not (asks and w >= 2.0 and not sentence.question):
                 continue
             if (asks and w >= 1.0) or w >= _INTRINSIC or (w >= 2.0 and not sentence.question):
@@ -280,6 +288,24 @@ def classify_text(
     rival = max(s for c, s in scores.items() if c != primary)
     # Evidence for the primary category, discounted by the strongest rival's.
     confidence = (top / (top + 1.0)) * (1.0 - rival / (top + rival + 1.0) / 2)
+    model = lexicon.model
+    if model and confidence < _ASK_MODEL_BELOW:
+        odds = model.predict(f"{subject}\n{text}")
+        guess = max(odds, key=odds.get)
+        if guess != primary and odds[guess] >= _MODEL_SURE:
+            if guess == "disclosure_request" and not types:
+                named = [t for t in REQUEST_TYPES if named_types[t] > 0]
+                types = (max(named, key=named_types.get),) if named else ()
+            if guess != "disclosure_request" or types:
+                if guess == "consultation":
+                    types = ()
+                categories = [guess] + (
+                    ["disclosure_request"] if types and guess != "disclosure_request" else []
+                )
+                primary = guess
+                # A statistical guess is less sure than a rule that fired.
+                confidence = odds[guess] * 0.8
+                reasons.append(f"model: {guess} ({odds[guess]:.2f})")
     # Each acting-for phrase counts once, however often it recurs.
     deputy = sum(deputy_phrases.values()) >= 1.0
     if deputy:

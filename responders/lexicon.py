@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 import ahocorasick
 from rapidfuzz import fuzz, process
 
+from responders.model import NaiveBayes
 from responders.text import normalize
 
 TABLES = (
@@ -53,6 +54,8 @@ class Hit:
 class Lexicon:
     tables: dict[str, dict[str, float]] = field(default_factory=dict)
     fuzzy_min_score: float = 90.0
+    # The statistical second opinion, learned from labelled examples (optional).
+    model: NaiveBayes | None = None
 
     def __post_init__(self) -> None:
         self._compile()

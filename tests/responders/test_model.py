@@ -1,0 +1,42 @@
+"""The statistical second opinion: learns labels from examples, in both languages."""
+
+from __future__ import annotations
+
+from responders.model import NaiveBayes, features
+
+EXAMPLES = [
+    ("your staff read my address out loud in the shop, very upset", "complaint"),
+    ("someone else's invoice was in my parcel, careless", "complaint"),
+    ("店員が私の電話番号を大声で読み上げた。不快です", "complaint"),
+    ("please send me a copy of all the data you hold about me", "disclosure_request"),
+    ("delete my account and all data please", "disclosure_request"),
+    ("私の個人情報を削除してください", "disclosure_request"),
+    ("how much is the fee for a disclosure request?", "consultation"),
+    ("do you share data with partner companies under joint use?", "consultation"),
+    ("開示請求の手数料はいくらですか", "consultation"),
+]
+
+
+def test_features_cover_words_pairs_and_japanese_ngrams():
+    found = features("Delete my data. 削除して")
+    assert found["delete"] == 1 and found["delete my"] == 1
+    assert found["削除"] == 1 and found["削除し"] == 1
+
+
+def test_learns_the_examples_labels():
+    model = NaiveBayes(EXAMPLES)
+    assert set(model.labels) == {"complaint", "disclosure_request", "consultation"}
+    for text, label in EXAMPLES:
+        odds = model.predict(text)
+        assert max(odds, key=odds.get) == label
+        assert abs(sum(odds.values()) - 1) < 1e-9
+
+
+def test_generalises_to_a_close_variant():
+    model = NaiveBayes(EXAMPLES)
+    odds = model.predict("what is the fee for joint use questions?")
+    assert max(odds, key=odds.get) == "consultation"
+
+
+def test_no_examples_means_no_model():
+    assert not NaiveBayes([])
