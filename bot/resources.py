@@ -11,7 +11,7 @@ from pathlib import Path
 from bot.config import CONFIG_DIR, PROJECT_ROOT, Config, ConfigError
 from responders.compose import ReplyKit, build_topics, make_environment
 from responders.lexicon import Lexicon, build_lexicon
-from responders.model import NaiveBayes
+from responders.model import SecondOpinion
 from responders.models import CATEGORIES
 from responders.text import strip_quoted
 
@@ -34,12 +34,12 @@ def load_lexicon(cfg: Config) -> Lexicon:
     except ValueError as exc:
         raise ConfigError(f"lexicon in {directory}: {exc}") from exc
     examples = list(_examples(cfg))
-    lexicon.model = NaiveBayes(examples) if examples else None
+    lexicon.model = SecondOpinion(examples) if examples else None
     return lexicon
 
 
-def _examples(cfg: Config) -> Iterator[tuple[str, str]]:
-    """(text, category) pairs from the labelled example files named in the config."""
+def _examples(cfg: Config) -> Iterator[tuple[str, str, tuple[str, ...]]]:
+    """(text, category, request types) from the labelled example files in the config."""
     for name in cfg.classifier.examples:
         path = Path(name) if Path(name).is_absolute() else PROJECT_ROOT / name
         try:
@@ -53,11 +53,12 @@ def _examples(cfg: Config) -> Iterator[tuple[str, str]]:
                 row = json.loads(line)
                 text = f"{row.get('subject', '')}\n{strip_quoted(row['body'])}"
                 category = row["category"]
+                types = tuple(row.get("request_types", ()))
             except (json.JSONDecodeError, KeyError, TypeError) as exc:
                 raise ConfigError(f"{path}:{number}: not a labelled example ({exc})") from exc
             if category not in CATEGORIES:
                 raise ConfigError(f"{path}:{number}: unknown category {category!r}")
-            yield text, category
+            yield text, category, types
 
 
 def load_reply_kit(cfg: Config) -> ReplyKit:

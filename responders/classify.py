@@ -27,7 +27,7 @@ from responders.text import detect_language, normalize, strip_quoted
 
 # Below this rule confidence the statistical model is asked for a second opinion, and
 # its answer replaces the rules' when it is at least _MODEL_SURE.
-_ASK_MODEL_BELOW = 0.6
+_ASK_MODEL_BELOW = 0.7
 _MODEL_SURE = 0.6
 # A phrase this heavy is a request by itself ("take me off your list").
 _INTRINSIC = 3.0
@@ -295,7 +295,8 @@ def classify_text(
         if guess != primary and odds[guess] >= _MODEL_SURE:
             if guess == "disclosure_request" and not types:
                 named = [t for t in REQUEST_TYPES if named_types[t] > 0]
-                types = (max(named, key=named_types.get),) if named else ()
+                likely = model.likely_type(f"{subject}\n{text}")
+                types = (max(named, key=named_types.get),) if named else (likely,) if likely else ()
             if guess != "disclosure_request" or types:
                 if guess == "consultation":
                     types = ()

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import ahocorasick
 from rapidfuzz import fuzz, process
 
-from responders.model import NaiveBayes
+from responders.model import SecondOpinion
 from responders.text import normalize
 
 TABLES = (
@@ -55,7 +55,7 @@ class Lexicon:
     tables: dict[str, dict[str, float]] = field(default_factory=dict)
     fuzzy_min_score: float = 90.0
     # The statistical second opinion, learned from labelled examples (optional).
-    model: NaiveBayes | None = None
+    model: SecondOpinion | None = None
 
     def __post_init__(self) -> None:
         self._compile()

@@ -66,3 +66,29 @@ class NaiveBayes:
         top = max(scores.values())
         z = sum(math.exp(s - top) for s in scores.values())
         return {c: math.exp(s - top) / z for c, s in scores.items()}
+
+
+class SecondOpinion:
+    """The category model plus one yes/no model per request type, learned from
+    (text, category, request types) examples."""
+
+    def __init__(self, examples: Iterable[tuple[str, str, tuple[str, ...]]]) -> None:
+        examples = list(examples)
+        self.category = NaiveBayes((text, category) for text, category, _ in examples)
+        requests = [(text, types) for text, _, types in examples if types]
+        names = sorted({t for _, types in requests for t in types})
+        self.types = {
+            t: NaiveBayes((text, "yes" if t in types else "no") for text, types in requests)
+            for t in names
+        }
+
+    def __bool__(self) -> bool:
+        return bool(self.category)
+
+    def predict(self, text: str) -> dict[str, float]:
+        return self.category.predict(text)
+
+    def likely_type(self, text: str) -> str | None:
+        """The request type the writer most probably means."""
+        odds = {t: m.predict(text).get("yes", 0.0) for t, m in self.types.items()}
+        return max(odds, key=odds.get) if odds else None
