@@ -76,10 +76,13 @@ def evaluate(rows: list[dict], predict: Callable[[str, str], dict]) -> dict:
     predictions = [predict(r["subject"], r["body"]) for r in rows]
     first = time.perf_counter() - start
     # A running service has seen most words before (the typo-correction cache is warm).
-    start = time.perf_counter()
-    for r in rows:
-        predict(r["subject"], r["body"])
-    elapsed = time.perf_counter() - start
+    # Best of three passes: the least disturbed by whatever else the machine runs.
+    elapsed = float("inf")
+    for _ in range(3):
+        start = time.perf_counter()
+        for r in rows:
+            predict(r["subject"], r["body"])
+        elapsed = min(elapsed, time.perf_counter() - start)
     confusion: Counter = Counter()
     types_ok = deputy_ok = 0
     for row, got in zip(rows, predictions, strict=True):
