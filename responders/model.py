@@ -43,14 +43,11 @@ class NaiveBayes:
         total_documents = sum(documents.values())
         self.labels = tuple(sorted(counts))
         self._prior = {c: math.log(documents[c] / total_documents) for c in self.labels}
+        totals = {c: sum(counts[c].values()) + size for c in self.labels}
         self._log = {
-            c: {
-                f: math.log((n + 1) / (sum(counts[c].values()) + size))
-                for f, n in counts[c].items()
-            }
-            for c in self.labels
+            c: {f: math.log((n + 1) / totals[c]) for f, n in counts[c].items()} for c in self.labels
         }
-        self._unseen = {c: math.log(1 / (sum(counts[c].values()) + size)) for c in self.labels}
+        self._unseen = {c: math.log(1 / totals[c]) for c in self.labels}
         self._vocabulary = vocabulary
 
     def __bool__(self) -> bool:

@@ -7,6 +7,8 @@ import asyncio
 import email
 import email.policy
 import email.utils
+import os
+import sys
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,6 +22,7 @@ from bot.service import Service
 from tests.dovecot import dovecot  # noqa: F401  (a fixture for the IMAP tests)
 
 FIXTURES = Path(__file__).parent / "fixtures"
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def make_config(tmp_path: Path, env: dict[str, str] | None = None, **sections: dict) -> Config:
@@ -107,6 +110,42 @@ async def send(
     async with aiosmtplib.SMTP(hostname="127.0.0.1", port=port) as client:
         _, answer = await client.sendmail(sender, [to], raw)
         return answer
+
+
+async def serve_process(
+    config: Path, *, ready: bytes, env: dict[str, str] | None = None
+) -> asyncio.subprocess.Process:
+    """A real `inquiry-desk serve` process, returned once its log shows `ready`."""
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot.cli",
+        "serve",
+        "--config",
+        str(config),
+        cwd=ROOT,
+        env={**os.environ, **(env or {})},
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    assert proc.stderr is not None
+    while True:
+        line = await asyncio.wait_for(proc.stderr.readline(), 20)
+        if not line:
+            raise AssertionError(f"service exited before logging {ready!r}")
+        if ready in line:
+            break
+
+    async def drain() -> None:  # keep reading, or a full pipe would stall the service
+        while await proc.stderr.readline():
+            pass
+
+    _background.add(task := asyncio.get_running_loop().create_task(drain()))
+    task.add_done_callback(_background.discard)
+    return proc
+
+
+_background: set[asyncio.Task] = set()
 
 
 def fixture_mail(name: str) -> bytes:

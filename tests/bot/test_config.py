@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -79,7 +80,7 @@ def test_bad_config_exits_2_with_one_line_naming_the_key(tmp_path, text, named):
 def test_missing_secret_exits_2_naming_the_variable(tmp_path):
     path = tmp_path / "relay.toml"
     path.write_text('[outbound]\nrelay = "smtp://127.0.0.1:2525"\nusername = "bot"\n')
-    env = {k: v for k, v in __import__("os").environ.items() if k != "INQUIRY_DESK_SMTP_PASSWORD"}
+    env = {k: v for k, v in os.environ.items() if k != "INQUIRY_DESK_SMTP_PASSWORD"}
     result = run_cli("serve", "--config", str(path), env=env)
     assert result.returncode == 2
     assert "INQUIRY_DESK_SMTP_PASSWORD" in result.stderr

@@ -6,43 +6,14 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import sys
 from pathlib import Path
 
 from sqlalchemy import select
 
 from bot.service import Service
 from bot.store.tables import Inbound
-from tests.conftest import make_config, make_mail, send
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-async def _start_process(config: Path) -> asyncio.subprocess.Process:
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bot.cli",
-        "serve",
-        "--config",
-        str(config),
-        cwd=ROOT,
-        stdout=asyncio.subprocess.DEVNULL,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    # Wait for the receiver to listen: the log line says so.
-    while True:
-        line = await asyncio.wait_for(proc.stderr.readline(), 20)
-        if not line:
-            raise AssertionError("service exited before listening")
-        if b"smtp receiver listening" in line:
-            asyncio.get_running_loop().create_task(_drain(proc))
-            return proc
-
-
-async def _drain(proc: asyncio.subprocess.Process) -> None:
-    while await proc.stderr.readline():
-        pass
+from tests.conftest import make_config, make_mail, send, serve_process
+from tests.dovecot import free_port
 
 
 def _write_config(tmp_path: Path, smtp_port: int, relay_port: int) -> Path:
@@ -55,21 +26,13 @@ def _write_config(tmp_path: Path, smtp_port: int, relay_port: int) -> Path:
     return path
 
 
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 async def test_sigkill_mid_batch_then_restart_replies_exactly_once(tmp_path, sink):
-    port = _free_port()
+    port = free_port()
     config = _write_config(tmp_path, port, sink.port)
     # The relay defers everything while the first process lives, so every reply is
     # still ahead when the kill comes: some messages unprocessed, some replies queued.
     sink.refuse_with = "451 4.3.0 relay busy"
-    proc = await _start_process(config)
+    proc = await serve_process(config, ready=b"smtp receiver listening")
     ids = []
     for n in range(12):
         raw = make_mail(
@@ -86,7 +49,7 @@ async def test_sigkill_mid_batch_then_restart_replies_exactly_once(tmp_path, sin
     assert sink.messages == []
     sink.refuse_with = None
 
-    proc = await _start_process(config)
+    proc = await serve_process(config, ready=b"smtp receiver listening")
     try:
         await sink.wait_for(12, timeout=30)
         await asyncio.sleep(0.5)  # room for any duplicate to show up

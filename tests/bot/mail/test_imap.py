@@ -4,18 +4,18 @@ the processed-folder move, staff answers and the backlog rule."""
 from __future__ import annotations
 
 import asyncio
+import email
 import signal
-import sys
+import sqlite3
 import time
 from pathlib import Path
 
 from sqlalchemy import select
 
 from bot.store.tables import Event, Health, Ticket
-from tests.conftest import make_mail, send
+from tests.conftest import make_mail, send, serve_process
 from tests.dovecot import Dovecot
 
-ROOT = Path(__file__).resolve().parents[3]
 ENV = {"IMAP_PW": "secret"}
 
 
@@ -246,18 +246,7 @@ async def test_sigkill_mid_batch_of_50_answers_all_exactly_once(tmp_path, doveco
         )
 
     async def serve() -> asyncio.subprocess.Process:
-        return await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "bot.cli",
-            "serve",
-            "--config",
-            str(config),
-            cwd=ROOT,
-            env={**__import__("os").environ, "IMAP_PW": dovecot.password},
-            stdout=asyncio.subprocess.DEVNULL,
-            stderr=asyncio.subprocess.DEVNULL,
-        )
+        return await serve_process(config, ready=b"watching", env={"IMAP_PW": dovecot.password})
 
     def replies() -> list[Path]:
         return list((outbox / "new").glob("*.eml")) if (outbox / "new").exists() else []
@@ -280,11 +269,7 @@ async def test_sigkill_mid_batch_of_50_answers_all_exactly_once(tmp_path, doveco
     finally:
         proc.send_signal(signal.SIGTERM)
         await proc.wait()
-    import email
-
     answered = sorted(email.message_from_bytes(p.read_bytes())["In-Reply-To"] for p in replies())
     assert answered == sorted(f"<imap-batch-{n}@example.jp>" for n in range(50))
-    import sqlite3
-
     db = sqlite3.connect(tmp_path / "store.db")
     assert db.execute("select count(*) from tickets").fetchone()[0] == 50
