@@ -289,7 +289,8 @@ def classify_text(
     # Evidence for the primary category, discounted by the strongest rival's.
     confidence = (top / (top + 1.0)) * (1.0 - rival / (top + rival + 1.0) / 2)
     model = lexicon.model
-    if model and confidence < _ASK_MODEL_BELOW:
+    # Staff asking how to handle someone else's request is the rules' call alone.
+    if model and confidence < _ASK_MODEL_BELOW and not handler:
         odds = model.predict(f"{subject}\n{text}")
         guess = max(odds, key=odds.get)
         if guess != primary and odds[guess] >= _MODEL_SURE:
