@@ -17,6 +17,7 @@ import aiosmtplib
 import pytest
 from aiosmtpd.smtp import SMTP
 
+from bot.clock import Clock
 from bot.config import Config, load_config
 from bot.service import Service
 from tests.dovecot import dovecot  # noqa: F401  (a fixture for the IMAP tests)
@@ -85,14 +86,16 @@ async def running(tmp_path: Path, sink: Sink) -> AsyncIterator[Callable]:
     """A factory for started services relaying to the sink; stops them all afterwards."""
     started: list[Service] = []
 
-    async def start(env: dict[str, str] | None = None, **sections: dict) -> Service:
+    async def start(
+        env: dict[str, str] | None = None, clock: Clock | None = None, **sections: dict
+    ) -> Service:
         outbound = {
             "relay": f"smtp://127.0.0.1:{sink.port}",
             "retry_initial_seconds": 0.05,
             **sections.pop("outbound", {}),
         }
         cfg = make_config(tmp_path, env=env, outbound=outbound, **sections)
-        service = Service(cfg)
+        service = Service(cfg, clock=clock)
         service.outbox.idle_poll = 0.05
         await service.start()
         started.append(service)

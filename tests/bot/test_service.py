@@ -381,3 +381,25 @@ async def test_original_subject_cannot_inject_headers(running, sink):
     assert reply["Bcc"] is None
     assert "\n" not in reply["Subject"] and reply["Subject"].startswith("Re: Hello Bcc: victim")
     assert reply["Subject"].endswith("]")
+
+
+async def test_the_daily_limit_is_a_rolling_24_hours(running, sink):
+    from datetime import UTC, datetime
+
+    from bot.clock import FakeClock
+
+    clock = FakeClock(datetime(2026, 11, 24, 1, 0, tzinfo=UTC))
+    service = await running(clock=clock, loop_guard={"max_replies_per_sender_per_day": 1})
+    await send(service.smtp_port, make_mail("One", "What do you use my data for?"))
+    await send(service.smtp_port, make_mail("Two", "What do you use my data for?"))
+    await service.idle()
+    await sink.wait_for(1)
+    clock.advance(hours=23)
+    await send(service.smtp_port, make_mail("Three", "What do you use my data for?"))
+    await service.idle()
+    await service.outbox.deliver_due()
+    assert [m["Subject"].split(" [")[0] for m in sink.messages] == ["Re: One"]
+    clock.advance(hours=2)  # 25 hours after the first reply
+    await send(service.smtp_port, make_mail("Four", "What do you use my data for?"))
+    await sink.wait_for(2)
+    assert sink.messages[1]["Subject"].startswith("Re: Four")
