@@ -100,3 +100,30 @@ def test_help_on_every_command(command):
     result = run_cli(*command, "--help")
     assert result.returncode == 0
     assert "usage: inquiry-desk" in result.stdout
+
+
+def test_classify_jsonl_keeps_order_and_survives_bad_lines(tmp_path):
+    import json
+
+    lines = [
+        json.dumps({"id": "a", "subject": "", "body": "Please delete all my personal data."}),
+        '{"id": "b", "subject": "x", "body": ',  # cut off: not JSON
+        json.dumps(
+            {"id": 3, "subject": "質問", "body": "共同利用とは何ですか？", "channel": "slack"}
+        ),
+        json.dumps({"id": "d", "subject": 1, "body": "x"}),
+    ]
+    source = tmp_path / "in.jsonl"
+    source.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    result = run_cli("classify", "--jsonl", str(source))
+    assert result.returncode == 0, result.stderr
+    out = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [o.get("id") for o in out] == ["a", "b", 3, "d"]
+    assert out[0]["category"] == "disclosure_request"
+    assert out[0]["request_types"] == ["usage_withholding"]
+    assert "error" in out[1] and "category" not in out[1]
+    assert out[2]["language"] == "ja" and out[2]["category"] == "consultation"
+    assert "error" in out[3]
+    for key in ("categories", "deputy", "confidence", "needs_human", "reasons"):
+        assert key in out[0]
+    assert result.stderr == ""  # progress only on a terminal
