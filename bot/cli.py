@@ -177,15 +177,20 @@ def _jsonl_record(line: str) -> dict:
     return {**record, "_subject": subject, "_body": body}
 
 
-async def _status(cfg: Config) -> int:
+async def _read_store(cfg: Config, query):
+    """Open the store, run one query, close it again."""
     from bot.store.repo import Store
 
     store = Store(cfg.store_url)
     try:
         await store.create_schema()
-        rows = await store.health()
+        return await query(store)
     finally:
         await store.close()
+
+
+async def _status(cfg: Config) -> int:
+    rows = await _read_store(cfg, lambda store: store.health())
     for row in rows:
         print(
             f"{row.component:<24} {row.state:<10} {row.updated_at:%Y-%m-%d %H:%M:%S}Z  {row.detail}"
@@ -198,14 +203,7 @@ async def _status(cfg: Config) -> int:
 async def _tickets(cfg: Config, limit: int) -> int:
     from zoneinfo import ZoneInfo
 
-    from bot.store.repo import Store
-
-    store = Store(cfg.store_url)
-    try:
-        await store.create_schema()
-        rows = await store.tickets(limit)
-    finally:
-        await store.close()
+    rows = await _read_store(cfg, lambda store: store.tickets(limit))
     tz = ZoneInfo(cfg.sla.timezone)
     header = f"{'TICKET':<16} {'CATEGORY':<19} {'STATUS':<9} {'DUE':<17} {'LANG':<4} NOTE"
     print(header)

@@ -110,10 +110,13 @@ class Config:
         self._env = env
         self._validate()
 
+    def _setting(self, dotted: str) -> Any:
+        section, key = dotted.split(".")
+        return getattr(getattr(self, section), key)
+
     def secret(self, env_key_setting: str) -> str | None:
         """The secret named by a `*_env` setting, e.g. 'outbound.password_env'."""
-        section, key = env_key_setting.split(".")
-        var = getattr(getattr(self, section), key)
+        var = self._setting(env_key_setting)
         return self._env.get(var) if var else None
 
     @property
@@ -172,20 +175,17 @@ class Config:
             raise ConfigError("config key imap.idle_seconds must be below 1740 (29 minutes)")
         if imap.enabled and not imap.username:
             raise ConfigError("config key imap.username must be set when imap.enabled is true")
-        if imap.enabled and not self._env.get(imap.password_env):
-            raise ConfigError(
-                f"missing secret: environment variable {imap.password_env} "
-                "(config key imap.password_env) is not set"
-            )
-        for key in ("outbound.password_env", "store.password_env"):
-            section, name = key.split(".")
-            var = getattr(getattr(self, section), name)
-            needed = (
-                key == "outbound.password_env"
-                and self.outbound.username
-                and self.relay.kind == "smtp"
-            ) or (key == "store.password_env" and var)
-            if needed and not self._env.get(var):
+        # The secrets this configuration needs, by the `*_env` key that names each one.
+        required = []
+        if self.outbound.username and self.relay.kind == "smtp":
+            required.append("outbound.password_env")
+        if self.store.password_env:
+            required.append("store.password_env")
+        if imap.enabled:
+            required.append("imap.password_env")
+        for key in required:
+            if not self.secret(key):
+                var = self._setting(key)
                 raise ConfigError(
                     f"missing secret: environment variable {var} (config key {key}) is not set"
                 )
@@ -197,23 +197,24 @@ class Config:
         return {k: (local.get(k) or v) for k, v in base.items()}
 
 
-def _read_toml(path: Path) -> dict:
+def read_toml(path: Path) -> dict:
+    """A TOML file as a dict; a missing or malformed file is a ConfigError naming it."""
     try:
         with path.open("rb") as fh:
             return tomllib.load(fh)
     except FileNotFoundError as exc:
-        raise ConfigError(f"config file not found: {path}") from exc
+        raise ConfigError(f"file not found: {path}") from exc
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"config file {path} is not valid TOML: {exc}") from exc
+        raise ConfigError(f"{path} is not valid TOML: {exc}") from exc
 
 
 def load_config(
     path: str | Path | None = None, env: dict[str, str] | None = None, overrides: dict | None = None
 ) -> Config:
     """Defaults, then the file at `path`, then `overrides` (tests use these)."""
-    data = _read_toml(DEFAULTS_FILE)
+    data = read_toml(DEFAULTS_FILE)
     if path is not None:
-        data = _merge(data, _read_toml(Path(path)), "")
+        data = _merge(data, read_toml(Path(path)), "")
     if overrides:
         data = _merge(data, overrides, "")
     return Config(data, dict(os.environ) if env is None else env)

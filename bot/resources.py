@@ -4,11 +4,10 @@ topics and templates. Any problem becomes a ConfigError naming the file."""
 from __future__ import annotations
 
 import json
-import tomllib
 from collections.abc import Iterator
 from pathlib import Path
 
-from bot.config import CONFIG_DIR, PROJECT_ROOT, Config, ConfigError
+from bot.config import CONFIG_DIR, PROJECT_ROOT, Config, ConfigError, read_toml
 from responders.compose import ReplyKit, build_topics, make_environment
 from responders.lexicon import Lexicon, build_lexicon
 from responders.model import SecondOpinion
@@ -16,19 +15,9 @@ from responders.models import CATEGORIES
 from responders.text import strip_quoted
 
 
-def _toml(path: Path) -> dict:
-    try:
-        with path.open("rb") as fh:
-            return tomllib.load(fh)
-    except FileNotFoundError as exc:
-        raise ConfigError(f"file not found: {path}") from exc
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path} is not valid TOML: {exc}") from exc
-
-
 def load_lexicon(cfg: Config) -> Lexicon:
     directory = cfg.lexicon_dir
-    sources = [_toml(directory / f"{lang}.toml") for lang in ("en", "ja")]
+    sources = [read_toml(directory / f"{lang}.toml") for lang in ("en", "ja")]
     try:
         lexicon = build_lexicon(*sources, fuzzy_min_score=cfg.classifier.fuzzy_min_score)
     except ValueError as exc:
@@ -62,8 +51,8 @@ def _examples(cfg: Config) -> Iterator[tuple[str, str, tuple[str, ...]]]:
 
 
 def load_reply_kit(cfg: Config) -> ReplyKit:
-    forms = _toml(CONFIG_DIR / "forms.toml")
-    knowledge = _toml(cfg.knowledge_file)
+    forms = read_toml(CONFIG_DIR / "forms.toml")
+    knowledge = read_toml(cfg.knowledge_file)
     templates = cfg.templates_dir
     if not (templates / "email").is_dir():
         raise ConfigError(f"config key replies.templates_dir: no email/ under {templates}")
