@@ -1,4 +1,4 @@
-"""The `inquiry-desk` command: serve, classify, tickets."""
+"""The `inquiry-desk` command: serve, classify, tickets, status, sla, digest."""
 
 from __future__ import annotations
 
@@ -64,6 +64,49 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _config_arg(tickets)
     tickets.add_argument("--limit", type=int, default=50, help="how many (default 50)")
+    tickets.add_argument(
+        "--overdue", action="store_true", help="only open tickets past their due time"
+    )
+    tickets.add_argument("--now", metavar="ISO", help="with --overdue: as if it were this instant")
+
+    sla = sub.add_parser(
+        "sla",
+        help="response clocks: due times and a ticket's clock",
+        description="Answer questions about response timeframes on the business calendar.",
+    )
+    sla_sub = sla.add_subparsers(dest="sla_command", required=True, metavar="QUESTION")
+    due = sla_sub.add_parser(
+        "due",
+        help="print the due time (ISO 8601) of a message received at a given instant",
+        description="Print the due time, as ISO 8601, of a ticket of CATEGORY received at "
+        "RECEIVED_ISO (an ISO 8601 instant with its offset).",
+    )
+    _config_arg(due)
+    due.add_argument("category", choices=["complaint", "disclosure_request", "consultation"])
+    due.add_argument("received", metavar="RECEIVED_ISO")
+    due.add_argument(
+        "--request-type",
+        metavar="T",
+        help="a disclosure request type; 'fulfilment' gives the clock that starts when "
+        "the documents arrive",
+    )
+    explain = sla_sub.add_parser(
+        "explain",
+        help="print a ticket's clock: started, due, business time elapsed and remaining",
+    )
+    _config_arg(explain)
+    explain.add_argument("ticket", metavar="TICKET", help="e.g. INQ-2026-000123")
+    explain.add_argument("--now", metavar="ISO", help="as if it were this instant")
+
+    digest = sub.add_parser(
+        "digest",
+        help="write the managers' digest without sending it",
+        description="Render the digest from the store, as it would be sent.",
+    )
+    _config_arg(digest)
+    digest.add_argument("--preview", action="store_true", required=True, help="do not send")
+    digest.add_argument("--now", metavar="ISO", help="as if it were this instant")
+    digest.add_argument("--out", metavar="FILE.html", required=True, help="where to write")
 
     status = sub.add_parser(
         "status",
@@ -87,13 +130,20 @@ def main(argv: list[str] | None = None) -> int:
         )
         # aiosmtpd logs every envelope address at INFO: personal data stays out of logs.
         logging.getLogger("mail.log").setLevel(logging.WARNING)
+        # APScheduler narrates every job addition and run at INFO; the sweep runs each minute.
+        logging.getLogger("apscheduler").setLevel(logging.WARNING)
         if args.command == "serve":
             return _serve(cfg)
         if args.command == "classify":
             return _classify(cfg, args)
         if args.command == "status":
             return asyncio.run(_status(cfg))
-        return asyncio.run(_tickets(cfg, args.limit))
+        if args.command == "sla":
+            return _sla(cfg, args)
+        if args.command == "digest":
+            return asyncio.run(_digest(cfg, args))
+        now = _instant(args.now, "--now")
+        return asyncio.run(_tickets(cfg, args.limit, now, overdue=args.overdue))
     except ConfigError as exc:
         print(f"inquiry-desk: {exc}", file=sys.stderr)
         return EXIT_CONFIG
@@ -200,10 +250,124 @@ async def _status(cfg: Config) -> int:
     return 1 if any(row.state == "unhealthy" for row in rows) else 0
 
 
-async def _tickets(cfg: Config, limit: int) -> int:
+def _instant(value: str | None, what: str):
+    """An aware datetime from the command line, or now."""
+    from datetime import UTC, datetime
+
+    if value is None:
+        return datetime.now(UTC)
+    try:
+        when = datetime.fromisoformat(value)
+    except ValueError as exc:
+        raise ConfigError(f"{what} must be an ISO 8601 instant, not {value!r}") from exc
+    if when.tzinfo is None:
+        raise ConfigError(f"{what} needs a UTC offset, e.g. {value}+09:00")
+    return when
+
+
+def _sla(cfg: Config, args: argparse.Namespace) -> int:
+    from bot.sla.calendar import BusinessCalendar
+    from bot.sla.targets import target_for
+
+    calendar = BusinessCalendar.from_config(cfg.sla)
+    if args.sla_command == "explain":
+        return asyncio.run(_explain(cfg, calendar, args.ticket, _instant(args.now, "--now")))
+    received = _instant(args.received, "RECEIVED_ISO")
+    stage = "fulfilment" if args.request_type == "fulfilment" else "response"
+    target = target_for(cfg.sla, category=args.category, stage=stage, needs_human=False)
+    print(target.due(calendar, received).isoformat())
+    return 0
+
+
+async def _explain(cfg: Config, calendar, number: str, now) -> int:
+    from datetime import timedelta
+
+    from sqlalchemy import select
+
+    from bot.sla.targets import target_for
+    from bot.store.tables import Escalation, Ticket
+
+    async def find(store):
+        async with store.session() as s:
+            ticket = await s.scalar(select(Ticket).where(Ticket.number == number))
+            if ticket is None:
+                return None, []
+            steps = await s.scalars(
+                select(Escalation)
+                .where(
+                    Escalation.ticket_id == ticket.id,
+                    Escalation.at >= ticket.clock_started_at,
+                )
+                .order_by(Escalation.at)
+            )
+            return ticket, list(steps)
+
+    ticket, steps = await _read_store(cfg, find)
+    if ticket is None:
+        print(f"inquiry-desk: no ticket {number}", file=sys.stderr)
+        return 1
+    tz = calendar.tz
+    target = target_for(
+        cfg.sla, category=ticket.category, stage=ticket.stage, needs_human=ticket.needs_human
+    )
+    hour = timedelta(hours=1)
+    stopped = ticket.status != "open"
+    end = (ticket.answered_at or ticket.closed_at or now) if stopped else now
+    elapsed = calendar.elapsed(ticket.clock_started_at, end) / hour
+    total = calendar.elapsed(ticket.clock_started_at, ticket.due_at) / hour
+    rows = [
+        ("ticket", f"{ticket.number} ({ticket.category}, {ticket.status})"),
+        ("target", f"{target.name} = {target}"),
+        ("clock started", ticket.clock_started_at.astimezone(tz).isoformat()),
+        ("due", ticket.due_at.astimezone(tz).isoformat()),
+        ("business hours", f"{total:.1f} in the target"),
+        ("elapsed", f"{elapsed:.1f} business hours" + (" (clock stopped)" if stopped else "")),
+    ]
+    if not stopped:
+        left = total - elapsed
+        rows.append(
+            (
+                "remaining",
+                f"{left:.1f} business hours"
+                if left >= 0
+                else f"overdue by {-left:.1f} business hours",
+            )
+        )
+        rows.append(("open now", "yes" if calendar.is_open(now) else "no (clock paused)"))
+    for step in steps:
+        rows.append((step.step, step.at.astimezone(tz).isoformat()))
+    for label, value in rows:
+        print(f"{label + ':':<16} {value}")
+    return 0
+
+
+async def _digest(cfg: Config, args: argparse.Namespace) -> int:
+    from bot.resources import load_reply_kit
+    from bot.sla.calendar import BusinessCalendar
+    from bot.sla.digest import DigestMaker
+    from bot.slack.queue import SlackQueue
+    from bot.store.repo import Store
+    from bot.tickets import Tickets
+
+    now = _instant(args.now, "--now")
+    tickets = Tickets(cfg.sla, BusinessCalendar.from_config(cfg.sla), SlackQueue(False))
+    store = Store(cfg.store_url)
+    try:
+        await store.create_schema()
+        maker = DigestMaker(cfg, store, tickets, load_reply_kit(cfg).env, lambda: None)
+        digest = await maker.render(now)
+    finally:
+        await store.close()
+    Path(args.out).write_text(digest.html, encoding="utf-8")
+    Path(args.out).with_suffix(".txt").write_text(digest.text, encoding="utf-8")
+    print(f"{digest.subject}\nwrote {args.out} and {Path(args.out).with_suffix('.txt')}")
+    return 0
+
+
+async def _tickets(cfg: Config, limit: int, now, *, overdue: bool = False) -> int:
     from zoneinfo import ZoneInfo
 
-    rows = await _read_store(cfg, lambda store: store.tickets(limit))
+    rows = await _read_store(cfg, lambda store: store.tickets(limit, now if overdue else None))
     tz = ZoneInfo(cfg.sla.timezone)
     header = f"{'TICKET':<16} {'CATEGORY':<19} {'STATUS':<9} {'DUE':<17} {'LANG':<4} NOTE"
     print(header)
@@ -211,6 +375,8 @@ async def _tickets(cfg: Config, limit: int) -> int:
         notes = []
         if ticket.needs_human:
             notes.append("needs human")
+        if ticket.status == "open" and ticket.due_at <= now:
+            notes.append("overdue")
         if failed:
             notes.append(f"{failed} reply failed" if failed == 1 else f"{failed} replies failed")
         due = ticket.due_at.astimezone(tz).strftime("%Y-%m-%d %H:%M")

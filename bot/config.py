@@ -4,6 +4,7 @@ operator's file, checked key by key. Secrets come from the environment only."""
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,6 +16,9 @@ PROJECT_ROOT = Path(__file__).resolve().parents[1]
 CONFIG_DIR = PROJECT_ROOT / "config"
 TEMPLATES_DIR = PROJECT_ROOT / "templates"
 DEFAULTS_FILE = CONFIG_DIR / "inquiry-desk.toml"
+
+
+_WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
 class ConfigError(Exception):
@@ -106,6 +110,10 @@ class Config:
         self.classifier = ns.classifier
         self.replies = ns.replies
         self.sla = ns.sla
+        self.escalation = ns.escalation
+        self.digest = ns.digest
+        self.http = ns.http
+        self.slack = ns.slack
         self.relay = parse_relay(self.outbound.relay)
         self._env = env
         self._validate()
@@ -175,6 +183,8 @@ class Config:
             raise ConfigError("config key imap.idle_seconds must be below 1740 (29 minutes)")
         if imap.enabled and not imap.username:
             raise ConfigError("config key imap.username must be set when imap.enabled is true")
+        self._validate_sla()
+        self._validate_slack()
         # The secrets this configuration needs, by the `*_env` key that names each one.
         required = []
         if self.outbound.username and self.relay.kind == "smtp":
@@ -183,12 +193,53 @@ class Config:
             required.append("store.password_env")
         if imap.enabled:
             required.append("imap.password_env")
+        if self.slack.enabled:
+            required.append("slack.bot_token_env")
+            required.append(
+                "slack.app_token_env" if self.slack.mode == "socket" else "slack.signing_secret_env"
+            )
         for key in required:
             if not self.secret(key):
                 var = self._setting(key)
                 raise ConfigError(
                     f"missing secret: environment variable {var} (config key {key}) is not set"
                 )
+
+    def _validate_sla(self) -> None:
+        from bot.sla.calendar import BusinessCalendar
+        from bot.sla.targets import TARGET_KEYS, parse_target
+
+        try:
+            BusinessCalendar.from_config(self.sla)
+            for key in TARGET_KEYS:
+                parse_target(key, getattr(self.sla, key))
+        except ValueError as exc:
+            raise ConfigError(str(exc)) from exc
+        if not 0 < self.sla.warn_at < 1:
+            raise ConfigError("config key sla.warn_at must be between 0 and 1")
+        if self.sla.repeat_hours <= 0 or self.sla.sweep_seconds <= 0:
+            raise ConfigError("config keys sla.repeat_hours and sla.sweep_seconds must be > 0")
+        if self.escalation.language not in ("en", "ja"):
+            raise ConfigError("config key escalation.language must be 'en' or 'ja'")
+        if not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", self.digest.time):
+            raise ConfigError("config key digest.time must be HH:MM")
+        if self.digest.weekly_day not in _WEEKDAYS:
+            raise ConfigError(f"config key digest.weekly_day must be one of {' '.join(_WEEKDAYS)}")
+
+    def _validate_slack(self) -> None:
+        slack = self.slack
+        if slack.mode not in ("socket", "http"):
+            raise ConfigError("config key slack.mode must be 'socket' or 'http'")
+        if slack.include_text not in ("redacted", "none"):
+            raise ConfigError("config key slack.include_text must be 'redacted' or 'none'")
+        if slack.staff_language not in ("en", "ja"):
+            raise ConfigError("config key slack.staff_language must be 'en' or 'ja'")
+        if slack.enabled and not slack.triage_channel:
+            raise ConfigError("config key slack.triage_channel must be set when Slack is on")
+        if not slack.api_url.endswith("/"):
+            raise ConfigError("config key slack.api_url must end with '/'")
+        if not 0 <= self.http.port < 65536:
+            raise ConfigError("config key http.port must be between 0 and 65535")
 
     def localized_organization(self, language: str) -> dict[str, Any]:
         """The organization block for `language`, English values filling any gaps."""

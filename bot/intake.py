@@ -20,17 +20,19 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.clock import Clock
 from bot.config import Config
-from bot.due import due_at
 from bot.mail.loopguard import Verdict, can_acknowledge
 from bot.mail.mime import build_reply, new_message_id
+from bot.mail.outbox import pending_mail
 from bot.mail.parse import parse_message
+from bot.slack.parse import is_direct, parse_event, slack_place
 from bot.store.repo import Store
-from bot.store.tables import Event, Inbound, Message, Outbox, Ticket
+from bot.store.tables import Event, Inbound, Message, Outbox, SlackPost, Ticket
+from bot.tickets import Tickets
 from responders.classify import classify
-from responders.compose import ReplyKit, compose
+from responders.compose import ReplyKit, compose, forms_for
 from responders.lexicon import Lexicon
 from responders.models import Classification, Inquiry, Reply
-from responders.redact import find_my_numbers, mask_my_numbers
+from responders.redact import find_my_numbers, find_pii, mask_my_numbers
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +49,7 @@ class Context:
     inquiry: Inquiry | None = None
     staff: bool = False  # written by staff: an answer to a ticket, never answered itself
     my_number: bool = False
+    pii_in_public: bool = False  # personal details asked about in a public Slack channel
     duplicate_of: int | None = None
     verdict: Verdict | None = None
     ticket: Ticket | None = None
@@ -69,29 +72,45 @@ class Intake:
         lexicon: Lexicon,
         kit: ReplyKit,
         clock: Clock,
+        tickets: Tickets,
         on_reply: Callable[[], None] = lambda: None,
+        on_slack: Callable[[], None] = lambda: None,
     ) -> None:
         self.store = store
         self.cfg = cfg
         self.lexicon = lexicon
         self.kit = kit
         self.clock = clock
+        self.tickets = tickets
         self.on_reply = on_reply
+        self.on_slack = on_slack
+        self.staff_users = frozenset(cfg.slack.staff_user_ids)
         self.loop_value = cfg.outbound.from_address.lower()
 
     # -- steps, in order ------------------------------------------------------------
 
     async def parse(self, ctx: Context) -> None:
         raw = ctx.inbound.raw or b""
-        inquiry = parse_message(
-            raw, envelope_from=ctx.inbound.envelope_from, received_at=ctx.inbound.received_at
-        )
+        if ctx.inbound.channel == "slack":
+            inquiry = parse_event(raw)
+            ctx.staff = inquiry.sender in self.staff_users
+            # A public channel shows the message to everyone: such a writer is asked to
+            # move to a DM or email.
+            ctx.pii_in_public = not is_direct(inquiry) and bool(find_pii(inquiry.body))
+        else:
+            inquiry = parse_message(
+                raw, envelope_from=ctx.inbound.envelope_from, received_at=ctx.inbound.received_at
+            )
+            domain = inquiry.sender.rpartition("@")[2]
+            ctx.staff = ctx.inbound.channel == "imap-sent" or domain in self.cfg.staff_domains
         if find_my_numbers(f"{inquiry.subject}\n{inquiry.body}"):
             ctx.my_number = True
-            ctx.inbound.raw = _masked_raw(raw)
+            ctx.inbound.raw = (
+                _masked_raw(raw)
+                if ctx.inbound.channel != "slack"
+                else mask_my_numbers(raw.decode()).encode()
+            )
         ctx.inquiry = inquiry
-        domain = inquiry.sender.rpartition("@")[2]
-        ctx.staff = ctx.inbound.channel == "imap-sent" or domain in self.cfg.staff_domains
 
     async def dedupe(self, ctx: Context) -> None:
         assert ctx.inquiry is not None
@@ -105,11 +124,24 @@ class Intake:
     async def loop_guard(self, ctx: Context) -> None:
         assert ctx.inquiry is not None
         since = ctx.now - timedelta(days=1)
-        replies_today = await ctx.session.scalar(
-            select(func.count(Outbox.id)).where(
-                Outbox.recipient == ctx.inquiry.sender, Outbox.created_at > since
+        if ctx.inquiry.channel == "slack":
+            replies_today = await ctx.session.scalar(
+                select(func.count(SlackPost.id))
+                .join(Ticket, Ticket.id == SlackPost.ticket_id)
+                .where(
+                    SlackPost.kind == "chat",
+                    Ticket.sender == ctx.inquiry.sender,
+                    SlackPost.created_at > since,
+                )
             )
-        )
+        else:
+            replies_today = await ctx.session.scalar(
+                select(func.count(Outbox.id)).where(
+                    Outbox.recipient == ctx.inquiry.sender,
+                    Outbox.created_at > since,
+                    Outbox.kind != "staff",  # people's answers are no auto-replies
+                )
+            )
         ctx.verdict = can_acknowledge(
             ctx.inquiry,
             own_addresses=self.cfg.own_addresses,
@@ -153,7 +185,8 @@ class Intake:
             ctx.inbound.reason = "staff mail that threads onto no ticket"
             return
         ticket = ctx.ticket
-        ticket.status, ticket.answered_at = "answered", ctx.now
+        via = "slack" if inquiry.channel == "slack" else "email"
+        await self.tickets.answered(ctx.session, ticket, inquiry.sender, via, ctx.now)
         ctx.session.add(
             Message(
                 ticket_id=ticket.id,
@@ -166,15 +199,7 @@ class Intake:
                 created_at=ctx.now,
             )
         )
-        ctx.session.add(
-            Event(
-                ticket_id=ticket.id,
-                at=ctx.now,
-                kind="answered",
-                detail={"by": inquiry.sender, "via": "email"},
-            )
-        )
-        log.info("intake: %s answered by staff email", ticket.number)
+        log.info("intake: %s answered by staff (%s)", ticket.number, via)
 
     async def classify(self, ctx: Context) -> None:
         assert ctx.inquiry is not None
@@ -201,6 +226,8 @@ class Intake:
             kind = "opened"
         else:
             kind = "followup"
+            if ctx.ticket.status != "open":
+                await self.tickets.reopen(s, ctx.ticket, ctx.now)
         body = mask_my_numbers(inquiry.body) if ctx.my_number else inquiry.body
         ctx.message = Message(
             ticket_id=ctx.ticket.id,
@@ -219,7 +246,10 @@ class Intake:
             detail["classification"] = cls.as_dict()
         if ctx.my_number:
             detail["my_number_masked"] = True
-        s.add(Event(ticket_id=ctx.ticket.id, at=ctx.now, kind=kind, detail=detail))
+        if kind == "opened":
+            await self.tickets.opened(s, ctx.ticket, ctx.now, detail)
+        else:
+            await self.tickets.followup(s, ctx.ticket, ctx.now, detail)
 
     async def compose(self, ctx: Context) -> None:
         inquiry, cls, ticket, message = ctx.inquiry, ctx.classification, ctx.ticket, ctx.message
@@ -243,10 +273,11 @@ class Intake:
             cls,
             self.kit,
             ticket_number=ticket.number,
-            due=ticket.due_at.astimezone(_tz(self.cfg)),
+            due=self.tickets.promised_due(ticket).astimezone(_tz(self.cfg)),
             organization=self.cfg.localized_organization(cls.language),
             kind="followup" if ctx.followup else "full",
             my_number_found=ctx.my_number,
+            medium="chat" if inquiry.channel == "slack" else "email",
         )
 
     async def enqueue(self, ctx: Context) -> None:
@@ -254,6 +285,9 @@ class Intake:
             return
         inquiry, ticket, message = ctx.inquiry, ctx.ticket, ctx.message
         assert inquiry and ticket and message
+        if inquiry.channel == "slack":
+            await self._enqueue_chat(ctx)
+            return
         out = self.cfg.outbound
         organization = self.cfg.localized_organization(ctx.reply.language)
         message_id = new_message_id(out.from_address)
@@ -272,7 +306,7 @@ class Intake:
         )
         s = ctx.session
         s.add(
-            Outbox(
+            pending_mail(
                 ticket_id=ticket.id,
                 inbound_id=ctx.inbound.id,
                 message_id=message_id,
@@ -280,10 +314,7 @@ class Intake:
                 mail_from=out.from_address,
                 recipient=inquiry.sender,
                 raw=raw,
-                state="pending",
-                attempts=0,
-                next_attempt_at=ctx.now,
-                created_at=ctx.now,
+                now=ctx.now,
             )
         )
         s.add(
@@ -304,6 +335,69 @@ class Intake:
                 at=ctx.now,
                 kind="auto_reply_queued",
                 detail={"kind": ctx.reply.kind, "message_id": message_id},
+            )
+        )
+
+    async def _enqueue_chat(self, ctx: Context) -> None:
+        """The answer goes into the asker's Slack thread, with the forms as files."""
+        inquiry, ticket, message, reply, cls = (
+            ctx.inquiry,
+            ctx.ticket,
+            ctx.message,
+            ctx.reply,
+            ctx.classification,
+        )
+        assert inquiry and ticket and message and reply and cls
+        channel, thread_ts = slack_place(inquiry)
+        forms = [] if ctx.followup or cls.needs_human else forms_for(cls, self.kit)
+        payload = {
+            "text": reply.body,
+            "forms": forms,
+            "language": reply.language,
+            "ticket_number": ticket.number,
+        }
+        slack = self.tickets.slack
+        await slack.to_requester(
+            ctx.session,
+            ticket,
+            f"answer:{inquiry.message_id}",
+            payload,
+            ctx.now,
+            channel=channel,
+            thread_ts=thread_ts,
+        )
+        if ctx.pii_in_public:
+            await slack.to_requester(
+                ctx.session,
+                ticket,
+                f"pii:{inquiry.message_id}",
+                {
+                    "template": "pii_public",
+                    "language": reply.language,
+                    "context": {"ticket_number": ticket.number},
+                },
+                ctx.now,
+                channel=channel,
+                thread_ts=thread_ts,
+            )
+        ctx.session.add(
+            Message(
+                ticket_id=ticket.id,
+                direction="out",
+                message_id=f"answer:{inquiry.message_id}",
+                sender="bot",
+                subject="",
+                body=reply.body,
+                created_at=ctx.now,
+            )
+        )
+        message.auto_reply = "sent"
+        ctx.session.add(
+            Event(
+                ticket_id=ticket.id,
+                at=ctx.now,
+                kind="auto_reply_queued",
+                detail={"kind": reply.kind, "channel": "slack"},
             )
         )
 
@@ -367,6 +461,7 @@ class Intake:
             )
         if ctx.reply is not None:
             self.on_reply()
+        self.on_slack()
         return inbound.state
 
     async def _quarantine(self, inbound_id: int, reason: str) -> None:
@@ -382,8 +477,6 @@ class Intake:
         tz = _tz(self.cfg)
         year = now.astimezone(tz).year
         seq = (await s.scalar(select(func.max(Ticket.seq)).where(Ticket.year == year)) or 0) + 1
-        sla = self.cfg.sla
-        days = getattr(sla, f"{cls.category}_days")
         ticket = Ticket(
             number=f"INQ-{year}-{seq:06d}",
             year=year,
@@ -402,8 +495,12 @@ class Intake:
             sender_name=inquiry.sender_name,
             subject=mask_my_numbers(inquiry.subject),
             created_at=now,
-            due_at=due_at(now, days, timezone=sla.timezone, close_hour=sla.close_hour),
+            stage="response",
+            overdue=False,
         )
+        if inquiry.channel == "slack":
+            ticket.slack_channel, ticket.slack_thread_ts = slack_place(inquiry)
+        self.tickets.start_clock(ticket, now)
         s.add(ticket)
         await s.flush()
         return ticket

@@ -1,23 +1,34 @@
 """Wires the parts together and runs them: the store, the intake workers, the SMTP
-receiver and the outbox. Work left half-done by a crash is picked up at start."""
+receiver, IMAP, the outbox, Slack, the HTTP listener and the scheduler. Work left
+half-done by a crash is picked up at start."""
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import signal
 from datetime import timedelta
 
 from bot.clock import Clock, SystemClock
 from bot.config import Config
+from bot.http import bound_port, make_http_app, start_http
 from bot.intake import Intake
 from bot.mail.imap import FolderWatch, ImapWatcher
 from bot.mail.outbox import OutboxWorker
 from bot.mail.receiver import IntakeHandler, start_receiver
 from bot.mail.transport import Transport, make_transport
 from bot.resources import load_lexicon, load_reply_kit
-from bot.store.repo import Store
+from bot.sla.calendar import BusinessCalendar
+from bot.sla.digest import DigestMaker
+from bot.sla.escalation import Ladder
+from bot.sla.scheduler import make_scheduler
+from bot.slack.queue import SlackQueue
+from bot.slack.render import SlackRenderer
+from bot.staff_reply import StaffReplies
+from bot.store.repo import Store, release_leases
+from bot.store.tables import Outbox, SlackPost
+from bot.tasks import cancel_all
+from bot.tickets import Tickets
 
 log = logging.getLogger(__name__)
 
@@ -37,16 +48,48 @@ class Service:
             retry_max=cfg.outbound.retry_max_seconds,
             give_up_after=timedelta(hours=cfg.outbound.give_up_after_hours),
         )
+        self.calendar = BusinessCalendar.from_config(cfg.sla)
+        self.tickets = Tickets(cfg.sla, self.calendar, SlackQueue(cfg.slack.enabled))
+        kit = load_reply_kit(cfg)
+        self.replies = StaffReplies(cfg, kit, self.tickets)
+        self.queue: asyncio.Queue[int] = asyncio.Queue()
+        self.slack = None
+        if cfg.slack.enabled:
+            from bot.slack.app import SlackConnector
+
+            renderer = SlackRenderer(
+                kit.env,
+                cfg.slack,
+                cfg.localized_organization,
+                self.calendar.tz,
+                self.clock.now,
+            )
+            self.slack = SlackConnector(
+                cfg,
+                self.store,
+                self.clock,
+                self.tickets,
+                self.replies,
+                renderer,
+                self.queue.put_nowait,
+                self.outbox.wake,
+            )
         self.intake = Intake(
             self.store,
             cfg,
             load_lexicon(cfg),
-            load_reply_kit(cfg),
+            kit,
             self.clock,
+            self.tickets,
             on_reply=self.outbox.wake,
+            on_slack=self.slack.sender.wake if self.slack else lambda: None,
         )
-        self.queue: asyncio.Queue[int] = asyncio.Queue()
+        on_slack = self.slack.sender.wake if self.slack else lambda: None
+        self.ladder = Ladder(cfg, self.store, self.tickets, kit.env, self.outbox.wake, on_slack)
+        self.digest = DigestMaker(cfg, self.store, self.tickets, kit.env, self.outbox.wake)
+        self.scheduler = make_scheduler(cfg, self.clock, self.ladder, self.digest, self.calendar.tz)
         self.smtp_server: asyncio.Server | None = None
+        self.http_runner = None
         self.watchers: list[ImapWatcher] = []
         self._tasks: list[asyncio.Task] = []
 
@@ -60,7 +103,8 @@ class Service:
         await self.store.create_schema()
         # Finish what a crash interrupted before accepting anything new.
         if self.store.is_sqlite:
-            await self.outbox.release_leases()
+            await release_leases(self.store, Outbox)
+            await release_leases(self.store, SlackPost)
         for inbound_id in await self.store.unprocessed_inbound():
             self.queue.put_nowait(inbound_id)
         for n in range(max(1, self.cfg.service.workers)):
@@ -75,6 +119,28 @@ class Service:
             log.info("smtp receiver listening on %s:%s", rec.host, self.smtp_port)
         if self.cfg.imap.enabled:
             self._start_imap()
+        if self.slack is not None:
+            await self.slack.connect()
+        await self._start_http()
+        self.scheduler.start()
+
+    @property
+    def http_port(self) -> int | None:
+        return bound_port(self.http_runner) if self.http_runner else None
+
+    async def _start_http(self) -> None:
+        slack_http = self.slack is not None and self.cfg.slack.mode == "http"
+        if not (self.cfg.http.enabled or slack_http):
+            return
+        app = make_http_app(self.health, self.slack.app if slack_http else None)
+        self.http_runner = await start_http(app, self.cfg.http.host, self.cfg.http.port)
+        log.info("http listener on %s:%s", self.cfg.http.host, self.http_port)
+
+    async def health(self) -> tuple[bool, dict]:
+        parts = {row.component: row.state for row in await self.store.health()}
+        if self.slack is not None:
+            parts["slack"] = "unhealthy" if self.slack.sender.auth_failed else "ok"
+        return all(state != "unhealthy" for state in parts.values()), parts
 
     def _start_imap(self) -> None:
         imap = self.cfg.imap
@@ -114,18 +180,20 @@ class Service:
         await self.queue.join()
 
     async def stop(self) -> None:
+        if self.scheduler.running:
+            self.scheduler.shutdown(wait=False)
+        if self.http_runner is not None:
+            await self.http_runner.cleanup()
+            self.http_runner = None
+        if self.slack is not None:
+            await self.slack.disconnect()
         for watcher in self.watchers:
             await watcher.disconnect()
         self.watchers.clear()
         if self.smtp_server is not None:
             self.smtp_server.close()
             await self.smtp_server.wait_closed()
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-        self._tasks.clear()
+        await cancel_all(self._tasks)
         await self.store.close()
 
     async def run_until_signalled(self) -> None:

@@ -17,6 +17,7 @@ from responders.models import (
     Inquiry,
     Reply,
 )
+from responders.slack import add_filters as add_slack_filters
 from responders.text import normalize
 
 
@@ -100,10 +101,12 @@ def compose(
     organization: dict,
     kind: str = "full",
     my_number_found: bool = False,
+    medium: str = "email",
 ) -> Reply:
     """Render the reply for `inquiry`.
 
     kind: "full" (first message of a ticket) or "followup" (a message added to a ticket).
+    medium: "email" (a letter) or "chat" (the same content, shortened for a Slack thread).
     A low-confidence classification gets the neutral acknowledgement instead of a
     category reply, so nobody receives a confident wrong answer.
     """
@@ -139,9 +142,9 @@ def compose(
         "attachments": list(inquiry.attachments),
     }
     env = kit.env
-    body = env.get_template(f"email/{language}/{template}").render(context)
+    body = env.get_template(f"{medium}/{language}/{template}").render(context)
     body = re.sub(r"\n{3,}", "\n\n", body).strip() + "\n"
-    if language == "en":
+    if language == "en" and medium == "email":
         body = wrap_paragraphs(body)
     fallback = env.get_template(f"email/{language}/subject_fallback.txt.j2").render().strip()
     warnings = ("my_number",) if my_number_found else ()
@@ -191,8 +194,10 @@ def make_environment(templates_dir: str) -> jinja2.Environment:
         keep_trailing_newline=True,
     )
     env.filters["yen"] = lambda n: f"{int(n):,}"
-    env.filters["due_en"] = lambda d: d.strftime("%A %-d %B %Y, %H:%M") + f" ({d.tzname()})"
+    add_slack_filters(env)
+    # Replies promise a day, not a minute: "by Friday 26 December 2026".
+    env.filters["due_en"] = lambda d: d.strftime("%A %-d %B %Y")
     env.filters["due_ja"] = lambda d: (
-        f"{d.year}年{d.month}月{d.day}日({'月火水木金土日'[d.weekday()]}) {d:%H:%M}"
+        f"{d.year}年{d.month}月{d.day}日（{'月火水木金土日'[d.weekday()]}）"
     )
     return env

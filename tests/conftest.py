@@ -21,6 +21,7 @@ from bot.clock import Clock
 from bot.config import Config, load_config
 from bot.service import Service
 from tests.dovecot import dovecot  # noqa: F401  (a fixture for the IMAP tests)
+from tests.slack_fake import slack_api  # noqa: F401  (a fake Slack Web API)
 
 FIXTURES = Path(__file__).parent / "fixtures"
 ROOT = Path(__file__).resolve().parents[1]
@@ -103,7 +104,20 @@ async def running(tmp_path: Path, sink: Sink) -> AsyncIterator[Callable]:
 
     yield start
     for service in started:
-        await service.stop()
+        await stop_or_explain(service)
+
+
+async def stop_or_explain(service: Service, timeout: float = 30.0) -> None:
+    """Stop a service; a stop that hangs fails the test with every task's stack instead of
+    hanging the suite."""
+    stopping = asyncio.ensure_future(service.stop())
+    done, _ = await asyncio.wait({stopping}, timeout=timeout)
+    if not done:
+        for task in asyncio.all_tasks():
+            task.print_stack(file=sys.stderr)
+        stopping.cancel()
+        raise AssertionError(f"Service.stop() still running after {timeout} s; stacks above")
+    stopping.result()
 
 
 async def send(

@@ -4,16 +4,14 @@ rows, hands them to the transport and records the outcome, backing off on 4xx.""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from datetime import timedelta
 
-from sqlalchemy import or_, select, update
-
 from bot.clock import Clock
 from bot.mail.transport import PermanentError, TransientError, Transport
-from bot.store.repo import Store
+from bot.store.repo import Store, claim_due
 from bot.store.tables import Event, Outbox, Ticket
+from bot.tasks import wait_for_wake
 
 log = logging.getLogger(__name__)
 
@@ -25,6 +23,33 @@ _BATCH = 20
 def backoff(attempts: int, initial: float, maximum: float) -> timedelta:
     """Delay before attempt `attempts + 1`: doubling from `initial`, capped at `maximum`."""
     return timedelta(seconds=min(initial * 2 ** max(attempts - 1, 0), maximum))
+
+
+def pending_mail(
+    *,
+    kind: str,
+    mail_from: str,
+    recipient: str,
+    raw: bytes,
+    message_id: str,
+    now,
+    ticket_id: int | None = None,
+    inbound_id: int | None = None,
+) -> Outbox:
+    """A new outbox row, due at once; every kind of mail is queued through this."""
+    return Outbox(
+        ticket_id=ticket_id,
+        inbound_id=inbound_id,
+        message_id=message_id,
+        kind=kind,
+        mail_from=mail_from,
+        recipient=recipient,
+        raw=raw,
+        state="pending",
+        attempts=0,
+        next_attempt_at=now,
+        created_at=now,
+    )
 
 
 class OutboxWorker:
@@ -60,48 +85,10 @@ class OutboxWorker:
                 delivered = 0
             if delivered:
                 continue
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=self.idle_poll)
-            self._wake.clear()
+            await wait_for_wake(self._wake, self.idle_poll)
 
     async def _claim(self) -> list[Outbox]:
-        """Take due rows for delivery. Each row is taken by a conditional UPDATE, so two
-        workers (or processes) never take the same row, on SQLite as on PostgreSQL."""
-        now = self.clock.now()
-        async with self.store.session() as s, s.begin():
-            rows = list(
-                await s.scalars(
-                    select(Outbox)
-                    .where(
-                        Outbox.state == "pending",
-                        Outbox.next_attempt_at <= now,
-                        or_(Outbox.leased_until.is_(None), Outbox.leased_until < now),
-                    )
-                    .order_by(Outbox.id)
-                    .limit(_BATCH)
-                    .with_for_update(skip_locked=True)
-                )
-            )
-            claimed = []
-            for row in rows:
-                lease = or_(Outbox.leased_until.is_(None), Outbox.leased_until < now)
-                result = await s.execute(
-                    update(Outbox)
-                    .where(Outbox.id == row.id, Outbox.state == "pending", lease)
-                    .values(leased_until=now + _LEASE)
-                    .execution_options(synchronize_session=False)
-                )
-                if result.rowcount == 1:
-                    claimed.append(row)
-            return claimed
-
-    async def release_leases(self) -> None:
-        """Free rows a dead worker had claimed. Only safe when no other process shares
-        the store (SQLite); elsewhere leases simply expire."""
-        async with self.store.session() as s, s.begin():
-            await s.execute(
-                update(Outbox).where(Outbox.leased_until.is_not(None)).values(leased_until=None)
-            )
+        return await claim_due(self.store, Outbox, self.clock.now(), _LEASE, _BATCH)
 
     async def deliver_due(self) -> int:
         """Deliver every due row once; returns how many rows were attempted."""

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import event, func, select
+from sqlalchemy import event, func, or_, select, true, update
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
 
@@ -102,8 +102,11 @@ class Store:
             )
             return list(rows)
 
-    async def tickets(self, limit: int = 50) -> list[tuple[Ticket, int]]:
-        """Newest tickets, each with its number of failed outbox rows."""
+    async def tickets(
+        self, limit: int = 50, overdue_at: datetime | None = None
+    ) -> list[tuple[Ticket, int]]:
+        """Newest tickets (only those open past their due time at `overdue_at`, when
+        given), each with its number of failed outbox rows."""
         failed = (
             select(Outbox.ticket_id, func.count().label("n"))
             .where(Outbox.state == "failed")
@@ -114,10 +117,52 @@ class Store:
             result = await s.execute(
                 select(Ticket, func.coalesce(failed.c.n, 0))
                 .outerjoin(failed, failed.c.ticket_id == Ticket.id)
+                .where(
+                    (Ticket.status == "open") & (Ticket.due_at <= overdue_at)
+                    if overdue_at is not None
+                    else true()
+                )
                 .order_by(Ticket.id.desc())
                 .limit(limit)
             )
             return [(t, int(n)) for t, n in result.all()]
+
+
+async def claim_due(store: Store, model, now: datetime, lease: timedelta, batch: int) -> list:
+    """Take due rows of a queue table (the outbox, the Slack queue) for delivery. Each row
+    is taken by a conditional UPDATE of its lease, so two workers (or processes) never
+    take the same row, on SQLite as on PostgreSQL."""
+    free = or_(model.leased_until.is_(None), model.leased_until < now)
+    async with store.session() as s, s.begin():
+        rows = list(
+            await s.scalars(
+                select(model)
+                .where(model.state == "pending", model.next_attempt_at <= now, free)
+                .order_by(model.id)
+                .limit(batch)
+                .with_for_update(skip_locked=True)
+            )
+        )
+        claimed = []
+        for row in rows:
+            result = await s.execute(
+                update(model)
+                .where(model.id == row.id, model.state == "pending", free)
+                .values(leased_until=now + lease)
+                .execution_options(synchronize_session=False)
+            )
+            if result.rowcount == 1:
+                claimed.append(row)
+        return claimed
+
+
+async def release_leases(store: Store, model) -> None:
+    """Free queue rows a dead worker had claimed. Only safe when no other process shares
+    the store (SQLite); elsewhere leases simply expire."""
+    async with store.session() as s, s.begin():
+        await s.execute(
+            update(model).where(model.leased_until.is_not(None)).values(leased_until=None)
+        )
 
 
 def _sqlite_pragmas(dbapi_conn, _record) -> None:

@@ -83,8 +83,22 @@ class Ticket(Base):
     sender_name: Mapped[str] = mapped_column(String(512), default="")
     subject: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    due_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # The response clock: started at receipt (or at a reopening follow-up, or when the
+    # documents of a disclosure request arrive), due by the target of its stage.
+    clock_started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    stage: Mapped[str] = mapped_column(String(16), default="response")  # or "fulfilment"
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    overdue: Mapped[bool] = mapped_column(Boolean, default=False)
     answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    answered_by: Mapped[str | None] = mapped_column(String(512))
+    first_response_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    assignee: Mapped[str | None] = mapped_column(String(64))  # Slack user id
+    # Where a Slack ticket was asked: answers go into that thread.
+    slack_channel: Mapped[str | None] = mapped_column(String(32))
+    slack_thread_ts: Mapped[str | None] = mapped_column(String(32))
+    # The ticket's post in the triage channel, once Slack has it.
+    triage_ts: Mapped[str | None] = mapped_column(String(32))
 
 
 class Message(Base):
@@ -137,6 +151,54 @@ class Outbox(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class SlackPost(Base):
+    """Something to say in Slack, kept until Slack has it: the triage post of a ticket
+    (posted once, then updated in place), a line in its triage thread, or a message to a
+    requester. `key` makes each one unique, so nothing is posted twice."""
+
+    __tablename__ = "slack_posts"
+    __table_args__ = (Index("ix_slack_posts_due", "state", "next_attempt_at"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key: Mapped[str] = mapped_column(String(128), unique=True)
+    ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))  # "triage", "thread", "chat"
+    channel: Mapped[str | None] = mapped_column(String(32))
+    thread_ts: Mapped[str | None] = mapped_column(String(32))
+    payload: Mapped[dict] = mapped_column(JSON, default=dict)
+    # pending -> sent | failed. A triage row goes back to pending when its ticket
+    # changes; `version` counts those changes so an update racing a send is not lost.
+    state: Mapped[str] = mapped_column(String(16), default="pending")
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    sent_version: Mapped[int] = mapped_column(Integer, default=0)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    leased_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    ts: Mapped[str | None] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class Escalation(Base):
+    """One rung of the escalation ladder reached by one clock of one ticket. The unique
+    key is what keeps the ladder from saying anything twice, across restarts too."""
+
+    __tablename__ = "escalations"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key: Mapped[str] = mapped_column(String(128), unique=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), index=True)
+    step: Mapped[str] = mapped_column(String(16))  # "warning", "breach", "repeat"
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Digest(Base):
+    """A digest sent for one business day; the unique day keeps it to one."""
+
+    __tablename__ = "digests"
+    day: Mapped[str] = mapped_column(String(10), primary_key=True)  # local ISO date
+    sent_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class MailboxState(Base):

@@ -1,0 +1,1 @@
+"""Response timeframes: the business calendar, targets, escalation and the daily digest."""

@@ -1,0 +1,1 @@
+"""Slack: the chatbot channel and the staff triage desk."""
