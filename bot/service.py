@@ -21,13 +21,13 @@ from bot.resources import load_lexicon, load_reply_kit
 from bot.sla.calendar import BusinessCalendar
 from bot.sla.digest import DigestMaker
 from bot.sla.escalation import Ladder
-from bot.sla.scheduler import make_scheduler
+from bot.sla.scheduler import JobsInFlight, make_scheduler
 from bot.slack.queue import SlackQueue
 from bot.slack.render import SlackRenderer
 from bot.staff_reply import StaffReplies
 from bot.store.repo import Store, release_leases
 from bot.store.tables import Outbox, SlackPost
-from bot.tasks import cancel_all
+from bot.tasks import cancel_all, honour_swallowed_cancel
 from bot.tickets import Tickets
 
 log = logging.getLogger(__name__)
@@ -87,7 +87,10 @@ class Service:
         on_slack = self.slack.sender.wake if self.slack else lambda: None
         self.ladder = Ladder(cfg, self.store, self.tickets, kit.env, self.outbox.wake, on_slack)
         self.digest = DigestMaker(cfg, self.store, self.tickets, kit.env, self.outbox.wake)
-        self.scheduler = make_scheduler(cfg, self.clock, self.ladder, self.digest, self.calendar.tz)
+        self.jobs = JobsInFlight()
+        self.scheduler = make_scheduler(
+            cfg, self.clock, self.ladder, self.digest, self.calendar.tz, self.jobs
+        )
         self.smtp_server: asyncio.Server | None = None
         self.http_runner = None
         self.watchers: list[ImapWatcher] = []
@@ -163,6 +166,7 @@ class Service:
 
     async def _work(self) -> None:
         while True:
+            honour_swallowed_cancel()
             inbound_id = await self.queue.get()
             try:
                 await self.intake.process(inbound_id)
@@ -180,8 +184,7 @@ class Service:
         await self.queue.join()
 
     async def stop(self) -> None:
-        if self.scheduler.running:
-            self.scheduler.shutdown(wait=False)
+        await self.jobs.stop(self.scheduler)
         if self.http_runner is not None:
             await self.http_runner.cleanup()
             self.http_runner = None

@@ -4,7 +4,9 @@ the scheduler keeps no state of its own."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
@@ -17,17 +19,47 @@ from bot.sla.escalation import Ladder
 log = logging.getLogger(__name__)
 
 
+class JobsInFlight:
+    """The job runs under way, so that a stop lets them finish: APScheduler's own shutdown
+    cancels them mid-transaction, and a cancel inside the store can leave a run hanging."""
+
+    def __init__(self) -> None:
+        self._running: set[asyncio.Task] = set()
+
+    def track(self, job: Callable[[], Awaitable[None]]) -> Callable[[], Awaitable[None]]:
+        async def run() -> None:
+            task = asyncio.current_task()
+            assert task is not None
+            self._running.add(task)
+            try:
+                await job()
+            finally:
+                self._running.discard(task)
+
+        return run
+
+    async def stop(self, scheduler: AsyncIOScheduler, timeout: float = 30.0) -> None:
+        if not scheduler.running:
+            return
+        scheduler.pause()  # no new runs while the current ones finish
+        if self._running:
+            await asyncio.wait(set(self._running), timeout=timeout)
+        scheduler.shutdown(wait=False)
+
+
 def make_scheduler(
-    cfg, clock: Clock, ladder: Ladder, digest: DigestMaker, timezone
+    cfg, clock: Clock, ladder: Ladder, digest: DigestMaker, timezone, jobs: JobsInFlight
 ) -> AsyncIOScheduler:
     scheduler = AsyncIOScheduler(timezone=timezone)
 
+    @jobs.track
     async def sweep() -> None:
         try:
             await ladder.sweep(clock.now())
         except Exception:
             log.exception("sla: sweep failed; the next one recomputes everything")
 
+    @jobs.track
     async def morning() -> None:
         try:
             await digest.send_if_due(clock.now())

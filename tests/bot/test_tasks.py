@@ -27,6 +27,25 @@ async def test_a_cancel_landing_with_a_wake_still_stops_the_worker(settle_ticks)
     assert done and task.cancelled()
 
 
+async def test_a_cancel_swallowed_inside_the_round_still_stops_the_worker():
+    wake, busy = asyncio.Event(), asyncio.Event()
+
+    async def swallowing_worker() -> None:
+        while True:
+            try:
+                busy.set()
+                await asyncio.sleep(10)  # a store call that a library lets no cancel out of
+            except asyncio.CancelledError:
+                pass
+            await wait_for_wake(wake, 10)
+
+    task = asyncio.create_task(swallowing_worker())
+    await busy.wait()
+    task.cancel()
+    done, _ = await asyncio.wait({task}, timeout=1)
+    assert done and task.cancelled()
+
+
 async def test_a_wake_ends_the_wait_and_is_cleared():
     wake, rounds = asyncio.Event(), []
     task = asyncio.create_task(worker(wake, rounds))
