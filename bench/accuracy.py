@@ -67,8 +67,12 @@ def baseline(subject: str, body: str) -> dict:
 
 
 def load(part: str) -> list[dict]:
-    with (CORPUS / f"{part}.jsonl").open(encoding="utf-8") as fh:
-        return [json.loads(line) for line in fh if line.strip()]
+    """ "heldout", or "dev": every development file (dev.jsonl, dev2.jsonl, dev3-en.jsonl...)."""
+    rows = []
+    for path in sorted(CORPUS.glob("dev*.jsonl" if part == "dev" else f"{part}.jsonl")):
+        with path.open(encoding="utf-8") as fh:
+            rows.extend(json.loads(line) for line in fh if line.strip())
+    return rows
 
 
 def evaluate(rows: list[dict], predict: Callable[[str, str], dict]) -> dict:
@@ -142,7 +146,7 @@ def main() -> None:
         ).as_dict()
 
     trained = ", ".join(cfg.classifier.examples) or "nothing"
-    print(f"the statistical second opinion learns from: {trained}")
+    print(f"the statistical model learns from: {trained}")
     print("(figures on those files are optimistic; heldout is the honest measure)\n")
     parts = ["dev", "heldout"] if args.part == "both" else [args.part]
     for part in parts:

@@ -3,6 +3,7 @@ topics and templates. Any problem becomes a ConfigError naming the file."""
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,9 +23,16 @@ def load_lexicon(cfg: Config) -> Lexicon:
         lexicon = build_lexicon(*sources, fuzzy_min_score=cfg.classifier.fuzzy_min_score)
     except ValueError as exc:
         raise ConfigError(f"lexicon in {directory}: {exc}") from exc
-    examples = list(_examples(cfg))
-    lexicon.model = SecondOpinion(examples) if examples else None
+    examples = tuple(_examples(cfg))
+    lexicon.model = _second_opinion(examples) if examples else None
     return lexicon
+
+
+@functools.lru_cache(maxsize=2)
+def _second_opinion(examples: tuple[tuple[str, str, tuple[str, ...]], ...]) -> SecondOpinion:
+    # Learning takes a few seconds; a process that builds several services (the tests, a
+    # CLI command beside the service) learns from the same examples once.
+    return SecondOpinion(examples)
 
 
 def _examples(cfg: Config) -> Iterator[tuple[str, str, tuple[str, ...]]]:

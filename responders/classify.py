@@ -13,6 +13,10 @@ names a topic: its request types count only when the body asks without naming on
 it never makes the writer a deputy. Where phrases of two request types overlap, the one
 that starts first decides. Acting for someone counts where it is stated, not where it is
 asked about or supposed; an angry question is rhetorical, not a question about the process.
+
+The rules' answer is then blended with a statistical model's (responders/model), learned
+from labelled examples: the rules catch the hard cases they were written for, the model
+the wording no list foresees. Staff asking about someone else's request stays the rules'.
 """
 
 from __future__ import annotations
@@ -22,13 +26,13 @@ from bisect import bisect_right
 from dataclasses import dataclass, field
 
 from responders.lexicon import Hit, Lexicon
-from responders.models import REQUEST_TYPES, Classification, Inquiry
+from responders.models import CATEGORIES, REQUEST_TYPES, Classification, Inquiry
 from responders.text import detect_language, normalize, strip_quoted
 
-# Below this rule confidence the statistical model is asked for a second opinion, and
-# its answer replaces the rules' when it is at least _MODEL_SURE.
-_ASK_MODEL_BELOW = 0.7
-_MODEL_SURE = 0.6
+# A message of at most this many sentences (the subject counts as one) is brief.
+_BRIEF_SENTENCES = 2
+# How much the rules' answer weighs against the statistical model's when they are blended.
+_RULE_SHARE = 0.3
 # A phrase this heavy is a request by itself ("take me off your list").
 _INTRINSIC = 3.0
 # Evidence needed before a complaint is considered made.
@@ -164,7 +168,7 @@ def _drop_greetings(doc: str, lexicon: Lexicon) -> str:
 
 
 def classify(
-    inquiry: Inquiry, lexicon: Lexicon, *, needs_human_threshold: float = 0.4
+    inquiry: Inquiry, lexicon: Lexicon, *, needs_human_threshold: float = 0.3
 ) -> Classification:
     text = inquiry.text if inquiry.text else strip_quoted(inquiry.body)
     return classify_text(
@@ -173,7 +177,7 @@ def classify(
 
 
 def classify_text(
-    subject: str, text: str, lexicon: Lexicon, *, needs_human_threshold: float = 0.4
+    subject: str, text: str, lexicon: Lexicon, *, needs_human_threshold: float = 0.3
 ) -> Classification:
     language = detect_language(subject, text)
     head = lexicon.correct(normalize(subject)).strip().replace("\n", " ")
@@ -210,6 +214,8 @@ def classify_text(
     subject_types: dict[str, float] = {}
     deputy_phrases: dict[str, float] = {}
     asked = False
+    # A request put outright ("take me off your list") in the body.
+    outright = False
     complaint = consultation = 0.0
     for sentence in sentences:
         asks = sentence.has("request_marker")
@@ -242,6 +248,7 @@ def classify_text(
             if in_subject and not asks:
                 subject_types[t] = w
                 continue
+            outright = outright or w >= _INTRINSIC
             type_scores[t] += w
             cite(sentence, f"request_type.{t}")
         grievance = sentence.score("category.complaint") + sentence.score("anger")
@@ -290,10 +297,30 @@ def classify_text(
     confidence = (top / (top + 1.0)) * (1.0 - rival / (top + rival + 1.0) / 2)
     model = lexicon.model
     # Staff asking how to handle someone else's request is the rules' call alone.
-    if model and confidence < _ASK_MODEL_BELOW and not handler:
+    if model and not handler:
         odds = model.predict(f"{subject}\n{text}")
-        guess = max(odds, key=odds.get)
-        if guess != primary and odds[guess] >= _MODEL_SURE:
+        # The rules' answer as a distribution (their confidence on their pick, and no
+        # opinion for the rest), blended with the model's: the rules know the hard cases
+        # they were written for, the model the many ways people put things that no list
+        # foresees.
+        doubt = (1.0 - confidence) / len(CATEGORIES)
+        blended = {
+            c: _RULE_SHARE * (doubt + (confidence if c == primary else 0.0))
+            + (1 - _RULE_SHARE) * odds.get(c, 0.0)
+            for c in CATEGORIES
+        }
+        guess = max(blended, key=blended.get)
+        # In a message of a line or two the model has little to go on: it may not talk an
+        # outright request away there; only a grievance the rules also saw may make it a
+        # complaint.
+        brief = len(sentences) <= _BRIEF_SENTENCES
+        if (
+            brief
+            and outright
+            and (guess == "consultation" or (guess == "complaint" and not complaint))
+        ):
+            guess = primary
+        if guess != primary:
             if guess == "disclosure_request" and not types:
                 named = [t for t in REQUEST_TYPES if named_types[t] > 0]
                 likely = model.likely_type(f"{subject}\n{text}")
@@ -305,9 +332,9 @@ def classify_text(
                     ["disclosure_request"] if types and guess != "disclosure_request" else []
                 )
                 primary = guess
-                # A statistical guess is less sure than a rule that fired.
-                confidence = odds[guess] * 0.8
                 reasons.append(f"model: {guess} ({odds[guess]:.2f})")
+        # From "no better than a guess among three" (0) to certain (1).
+        confidence = max(0.0, blended[primary] - 1 / len(CATEGORIES)) * len(CATEGORIES) / 2
     # Each acting-for phrase counts once, however often it recurs.
     deputy = sum(deputy_phrases.values()) >= 1.0
     if deputy:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from bot.config import load_config
@@ -113,6 +115,28 @@ def test_greeting_and_signature_lines_do_not_count():
 def test_language():
     assert sort("個人情報の開示をお願いします。").language == "ja"
     assert sort("Please send me a copy of my data.").language == "en"
+
+
+# -- the learned model beside the rules -------------------------------------------------
+
+
+def test_a_plain_story_of_harm_is_a_complaint_without_any_angry_word():
+    # No phrase of the lexicon fires; the model, learned from labelled mail, knows the story.
+    text = (
+        "left a voicemail on our home landline about my order being ready. my kid played "
+        "it back. thanks a lot"
+    )
+    c = sort(text)
+    assert c.category == "complaint"
+    assert any(r.startswith("model: complaint") for r in c.reasons)
+    without_model = classify_text("", text, dataclasses.replace(LEXICON, model=None))
+    assert without_model.category != "complaint"
+
+
+def test_the_model_does_not_talk_a_short_outright_request_away():
+    c = sort("take me off your list")
+    assert c.category == "disclosure_request"
+    assert not any(r.startswith("model:") for r in c.reasons)
 
 
 # -- output shape -----------------------------------------------------------------------

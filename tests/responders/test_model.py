@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from responders.model import NaiveBayes, features
+from responders.model import LogisticRegression, features
 
 EXAMPLES = [
     ("your staff read my address out loud in the shop, very upset", "complaint"),
@@ -24,7 +24,7 @@ def test_features_cover_words_pairs_and_japanese_ngrams():
 
 
 def test_learns_the_examples_labels():
-    model = NaiveBayes(EXAMPLES)
+    model = LogisticRegression(EXAMPLES)
     assert set(model.labels) == {"complaint", "disclosure_request", "consultation"}
     for text, label in EXAMPLES:
         odds = model.predict(text)
@@ -33,10 +33,10 @@ def test_learns_the_examples_labels():
 
 
 def test_generalises_to_a_close_variant():
-    model = NaiveBayes(EXAMPLES)
+    model = LogisticRegression(EXAMPLES)
     odds = model.predict("what is the fee for joint use questions?")
     assert max(odds, key=odds.get) == "consultation"
 
 
 def test_no_examples_means_no_model():
-    assert not NaiveBayes([])
+    assert not LogisticRegression([])
