@@ -39,6 +39,15 @@ def test_store_employee_asking_about_a_customers_deletion_is_a_consultation():
     assert c.category == "consultation" and c.request_types == ()
 
 
+def test_a_customer_naming_an_agency_is_not_staff_asking_for_someone_else():
+    c = sort(
+        "規約によると購買情報をグループの旅行代理店と共同利用しているそうですが、"
+        "私の情報をそちらへ提供するのはやめてください。"
+    )
+    assert not any(r.startswith("third_person_handler") for r in c.reasons)
+    assert c.category == "disclosure_request" and c.request_types == ("third_party_halt",)
+
+
 # -- intent without the legal words ---------------------------------------------------
 
 
