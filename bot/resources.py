@@ -11,7 +11,7 @@ from pathlib import Path
 from bot.config import CONFIG_DIR, PROJECT_ROOT, Config, ConfigError, read_toml
 from responders.compose import ReplyKit, build_topics, make_environment
 from responders.lexicon import Lexicon, build_lexicon
-from responders.model import SecondOpinion
+from responders.model import Example, SecondOpinion
 from responders.models import CATEGORIES
 from responders.text import strip_quoted
 
@@ -29,14 +29,14 @@ def load_lexicon(cfg: Config) -> Lexicon:
 
 
 @functools.lru_cache(maxsize=2)
-def _second_opinion(examples: tuple[tuple[str, str, tuple[str, ...]], ...]) -> SecondOpinion:
+def _second_opinion(examples: tuple[Example, ...]) -> SecondOpinion:
     # Learning takes a few seconds; a process that builds several services (the tests, a
     # CLI command beside the service) learns from the same examples once.
     return SecondOpinion(examples)
 
 
-def _examples(cfg: Config) -> Iterator[tuple[str, str, tuple[str, ...]]]:
-    """(text, category, request types) from the labelled example files in the config."""
+def _examples(cfg: Config) -> Iterator[Example]:
+    """The labelled examples in the files the config names."""
     for name in cfg.classifier.examples:
         path = Path(name) if Path(name).is_absolute() else PROJECT_ROOT / name
         try:
@@ -51,11 +51,12 @@ def _examples(cfg: Config) -> Iterator[tuple[str, str, tuple[str, ...]]]:
                 text = f"{row.get('subject', '')}\n{strip_quoted(row['body'])}"
                 category = row["category"]
                 types = tuple(row.get("request_types", ()))
+                deputy = bool(row.get("deputy", False))
             except (json.JSONDecodeError, KeyError, TypeError) as exc:
                 raise ConfigError(f"{path}:{number}: not a labelled example ({exc})") from exc
             if category not in CATEGORIES:
                 raise ConfigError(f"{path}:{number}: unknown category {category!r}")
-            yield text, category, types
+            yield Example(text, category, types, deputy)
 
 
 def load_reply_kit(cfg: Config) -> ReplyKit:

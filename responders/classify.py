@@ -29,8 +29,12 @@ from responders.lexicon import Hit, Lexicon
 from responders.models import CATEGORIES, REQUEST_TYPES, Classification, Inquiry
 from responders.text import detect_language, normalize, strip_quoted
 
+# Grievance evidence from which a complaint is plain whatever the model thinks.
+_OUTRIGHT_GRIEVANCE = 5.0
 # A message of at most this many sentences (the subject counts as one) is brief.
 _BRIEF_SENTENCES = 2
+# How much the rules' deputy flag weighs against the deputy model's probability.
+_DEPUTY_RULE_SHARE = 0.4
 # How much the rules' answer weighs against the statistical model's when they are blended.
 _RULE_SHARE = 0.3
 # A phrase this heavy is a request by itself ("take me off your list").
@@ -311,14 +315,17 @@ def classify_text(
         }
         guess = max(blended, key=blended.get)
         # In a message of a line or two the model has little to go on: it may not talk an
-        # outright request away there; only a grievance the rules also saw may make it a
-        # complaint.
+        # outright request away there (only a grievance the rules also saw may make it a
+        # complaint). Nor may it talk away a grievance stated in so many words
+        # ("苦情として申し上げます"). Where the rules keep their answer they keep their
+        # confidence too.
         brief = len(sentences) <= _BRIEF_SENTENCES
-        if (
+        kept = (
             brief
             and outright
             and (guess == "consultation" or (guess == "complaint" and not complaint))
-        ):
+        ) or (guess == "consultation" and complaint >= _OUTRIGHT_GRIEVANCE)
+        if kept:
             guess = primary
         if guess != primary:
             if guess == "disclosure_request" and not types:
@@ -333,10 +340,19 @@ def classify_text(
                 )
                 primary = guess
                 reasons.append(f"model: {guess} ({odds[guess]:.2f})")
-        # From "no better than a guess among three" (0) to certain (1).
-        confidence = max(0.0, blended[primary] - 1 / len(CATEGORIES)) * len(CATEGORIES) / 2
+        if not kept:
+            # From "no better than a guess among three" (0) to certain (1).
+            confidence = max(0.0, blended[primary] - 1 / len(CATEGORIES)) * len(CATEGORIES) / 2
     # Each acting-for phrase counts once, however often it recurs.
     deputy = sum(deputy_phrases.values()) >= 1.0
+    if model:
+        # Naming a relative is not acting for one ("my daughter tells me..."), nor is an
+        # acting-for that no phrase foresaw missed: the deputy model weighs in, as above.
+        odds = model.deputy_odds(f"{subject}\n{text}")
+        said = _DEPUTY_RULE_SHARE * deputy + (1 - _DEPUTY_RULE_SHARE) * odds >= 0.5
+        if said != deputy:
+            reasons.append(f"model: deputy {'yes' if said else 'no'} ({odds:.2f})")
+        deputy = said
     if deputy:
         reasons.extend(f"deputy: {p}" for p in deputy_phrases)
 

@@ -104,6 +104,14 @@ def test_mentioning_family_in_passing_is_not_a_deputy():
     assert not sort("My mother told me about your shop. Please delete my own account data.").deputy
 
 
+def test_naming_a_relative_is_not_acting_for_one():
+    c = sort(
+        "My daughter tells me shops keep a lot of information about customers these days. "
+        "Would it be possible for me to see what is written on my own member record?"
+    )
+    assert c.category == "disclosure_request" and not c.deputy
+
+
 # -- normalisation ----------------------------------------------------------------------
 
 
