@@ -159,11 +159,11 @@ class ImapWatcher:
         self._report("ok", f"watching {self.watch.folder} ({'IDLE' if idle else 'polling'})")
         while not self._stop.is_set():
             last = self._fetch_new(client, uidvalidity, last)
-            if idle:
-                self._idle(client)
-            else:
+            if not idle:
                 self._stop.wait(self.settings.poll_seconds)
                 client.noop()
+            elif not _arrived_meanwhile(client):
+                self._idle(client)
 
     def _first_uid(self, uidvalidity: int, uidnext: int | None, client: IMAPClient) -> int:
         saved = self._call(self.store.mailbox_state(self.mailbox))
@@ -287,3 +287,14 @@ class ImapWatcher:
 def _describe(exc: BaseException) -> str:
     text = str(exc) or type(exc).__name__
     return text if len(text) < 200 else text[:200] + "…"
+
+
+def _arrived_meanwhile(client: IMAPClient) -> bool:
+    """Did the server announce new mail while we searched, fetched or moved?
+
+    It says so once, with whichever command was running, and IDLE would not say it again:
+    the message would wait for the next IDLE round (up to idle_seconds). imapclient leaves
+    such announcements in imaplib's store of untagged responses, which has no public API.
+    """
+    pending = client._imap.untagged_responses
+    return bool(pending.pop("EXISTS", None)) | bool(pending.pop("RECENT", None))

@@ -7,9 +7,11 @@ import asyncio
 import email
 import signal
 import sqlite3
+import threading
 import time
 from pathlib import Path
 
+from imapclient import IMAPClient
 from sqlalchemy import select
 
 from bot.store.tables import Event, Health, Ticket
@@ -63,6 +65,31 @@ async def test_message_appended_while_idling_is_answered_within_2_seconds(
     elapsed = time.monotonic() - start
     assert elapsed < 2.0, f"answered after {elapsed:.2f}s"
     assert b"\\Seen" in await asyncio.to_thread(dovecot.flags, uid)
+
+
+async def test_mail_announced_during_a_search_is_not_left_for_the_next_idle(
+    running, sink, dovecot, monkeypatch
+):
+    # The server announces a new message once, with whatever command is running; here it
+    # lands right after the watcher's search, and the announcement rides on the next
+    # command. IDLE would not announce it again.
+    original = IMAPClient.search
+    raced = []
+
+    def search_then_new_mail(self, *args, **kwargs):
+        found = original(self, *args, **kwargs)
+        # Only the watcher's own search, in its thread ("imap:INBOX"), and only once.
+        if not raced and threading.current_thread().name.startswith("imap"):
+            raced.append(True)
+            dovecot.append(make_mail("Raced", "Please send me a copy of my data."))
+            self._imap._simple_command("NOOP")  # the EXISTS arrives with a command
+        return found
+
+    monkeypatch.setattr(IMAPClient, "search", search_then_new_mail)
+    service = await running(env=ENV, imap=imap_settings(dovecot), smtp_receiver={"enabled": False})
+    await until(lambda: watcher_state(service, "ok"), what="IMAP connected")
+    await sink.wait_for(1, timeout=3)
+    assert raced and sink.messages[0]["Subject"].startswith("Re: Raced")
 
 
 async def test_mail_that_arrived_while_stopped_is_answered_after_start(
