@@ -30,8 +30,9 @@ _EPOCHS = 20
 _STEP = 1.0
 _DECAY = 1e-4
 _SEED = 20261124
+# An example whose error is below this teaches nothing more; it is skipped (speed).
 _SETTLED = 0.01
-# Texts with fewer features than this count for less (see _scale).
+# Texts with fewer features than this count for less (see _scale and predict).
 _FULL_VOICE = 30
 
 
