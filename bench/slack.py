@@ -13,7 +13,6 @@ import asyncio
 import json
 import os
 import shutil
-import socket
 import statistics
 import sys
 import tempfile
@@ -25,6 +24,7 @@ import aiohttp
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.intake import free_port  # noqa: E402
 from tests.bot.slack.conftest import sign  # noqa: E402
 from tests.slack_fake import FakeSlack  # noqa: E402  (the same fake the tests use)
 
@@ -35,12 +35,6 @@ QUESTIONS = [
     "Do you share my information with partner companies?",
     "配信停止を依頼したのに広告メールが届き続けています。大変不満です。",
 ]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def percentile(values: list[float], share: float) -> float:
