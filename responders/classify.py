@@ -42,6 +42,8 @@ _DEPUTY_RULE_SHARE = 0.4
 _COST = {"complaint": 1.3, "disclosure_request": 1.15}
 # How much the rules' answer weighs against the statistical model's when they are blended.
 _RULE_SHARE = 0.3
+# Characters between two phrases that read as one request ("the records ... disclose").
+_NEAR = 20
 # A phrase this heavy is a request by itself ("take me off your list").
 _INTRINSIC = 3.0
 # Evidence needed before a complaint is considered made.
@@ -164,6 +166,18 @@ def _request_types_apart(
     return {**hits, **kept}
 
 
+def _near(these: list[tuple[Hit, float]], those: list[tuple[Hit, float]]) -> bool:
+    """True when a phrase of one list lies within a few words of one of the other."""
+    return any(
+        a.start - _NEAR <= b.end and b.start - _NEAR <= a.end for a, _ in these for b, _ in those
+    )
+
+
+def _within(these: list[tuple[Hit, float]], those: list[tuple[Hit, float]]) -> bool:
+    """True when every phrase of one list overlaps a phrase of the other."""
+    return all(any(b.start < a.end and a.start < b.end for b, _ in those) for a, _ in these)
+
+
 def _drop_greetings(doc: str, lexicon: Lexicon) -> str:
     """Remove lines that are only a greeting or a closing (お世話になっております, Regards)."""
     kept = []
@@ -185,10 +199,30 @@ def classify(
     )
 
 
-def classify_text(
-    subject: str, text: str, lexicon: Lexicon, *, needs_human_threshold: float = 0.3
-) -> Classification:
-    language = detect_language(subject, text)
+@dataclass
+class Reading:
+    """What the rules alone make of a message, with the evidence the blend weighs."""
+
+    primary: str
+    categories: list[str]
+    types: tuple[str, ...]
+    confidence: float
+    # Evidence per category, and per request type: asked for, and named anywhere in the
+    # body whether asked for or not (the model may say it was a request).
+    scores: dict[str, float]
+    type_scores: dict[str, float]
+    named_types: dict[str, float]
+    # A request put outright ("take me off your list") in the body.
+    outright: bool
+    sentences: int
+    # Staff asking how to handle someone else's request.
+    handler: bool
+    deputy_phrases: dict[str, float]
+    reasons: list[str]
+
+
+def read(subject: str, text: str, lexicon: Lexicon) -> Reading:
+    """The rules' reading of a message, before any second opinion."""
     head = lexicon.correct(normalize(subject)).strip().replace("\n", " ")
     body = _unwrap(lexicon.correct(_drop_greetings(normalize(text), lexicon)))
     doc = f"{head}\n{body}"
@@ -217,15 +251,14 @@ def classify_text(
     # Each staff phrase counts once: "社内" twice is still a customer's word.
     handler = sum({h.phrase: w for h, w in hits.get("third_person_handler", ())}.values()) >= 1.0
     type_scores = dict.fromkeys(REQUEST_TYPES, 0.0)
-    # Every type named in the body, asked for or not: the model may say it was a request.
     named_types = dict.fromkeys(REQUEST_TYPES, 0.0)
     # The subject names a topic: its request types wait for a body that asks.
     subject_types: dict[str, float] = {}
     deputy_phrases: dict[str, float] = {}
     asked = False
-    # A request put outright ("take me off your list") in the body.
     outright = False
     complaint = consultation = 0.0
+    previous = _Sentence(0, 0, False)
     for sentence in sentences:
         asks = sentence.has("request_marker")
         accuses = not asks and _ACCUSATION.match(doc, sentence.start) is not None
@@ -249,10 +282,23 @@ def classify_text(
             if (asks and w >= 1.0) or w >= _INTRINSIC or (w >= 2.0 and not sentence.question):
                 counted[t] = w
         if "third_party_records" in counted:
-            # "Disclose the records of provision to third parties" asks for the records.
-            counted.pop("disclosure", None)
+            # "Disclose the records of provision to third parties" asks for the records;
+            # "send me a copy" further on asks for the data too.
+            records = sentence.hits["request_type.third_party_records"]
+            if "disclosure" in counted and _near(sentence.hits["request_type.disclosure"], records):
+                del counted["disclosure"]
             if counted.get("third_party_halt", _INTRINSIC) < _INTRINSIC:
                 del counted["third_party_halt"]
+        # Deleting an entry said to be untrue or out of date corrects the record (APPI
+        # art. 34); erasing what is true is withholding its use (art. 35).
+        if (
+            "usage_withholding" in counted
+            and (sentence.has("request_type.revision") or previous.has("request_type.revision"))
+            and _within(
+                sentence.hits["request_type.usage_withholding"], sentence.hits.get("deletion", [])
+            )
+        ):
+            counted["revision"] = counted.get("revision", 0.0) + counted.pop("usage_withholding")
         for t, w in counted.items():
             if in_subject and not asks:
                 subject_types[t] = w
@@ -278,6 +324,7 @@ def classify_text(
         ):
             for hit, weight in sentence.hits.get("deputy", ()):
                 deputy_phrases[hit.phrase] = weight
+        previous = sentence
     # The subject fills in the request only when the body asks without naming it.
     if asked and not any(type_scores.values()):
         for t, w in subject_types.items():
@@ -304,9 +351,32 @@ def classify_text(
     rival = max(s for c, s in scores.items() if c != primary)
     # Evidence for the primary category, discounted by the strongest rival's.
     confidence = (top / (top + 1.0)) * (1.0 - rival / (top + rival + 1.0) / 2)
+    return Reading(
+        primary=primary,
+        categories=categories,
+        types=types,
+        confidence=confidence,
+        scores=scores,
+        type_scores=type_scores,
+        named_types=named_types,
+        outright=outright,
+        sentences=len(sentences),
+        handler=handler,
+        deputy_phrases=deputy_phrases,
+        reasons=reasons,
+    )
+
+
+def classify_text(
+    subject: str, text: str, lexicon: Lexicon, *, needs_human_threshold: float = 0.3
+) -> Classification:
+    reading = read(subject, text, lexicon)
+    primary, categories, types = reading.primary, reading.categories, reading.types
+    confidence, reasons = reading.confidence, reading.reasons
+    complaint, named_types = reading.scores["complaint"], reading.named_types
     model = lexicon.model
     # Staff asking how to handle someone else's request is the rules' call alone.
-    if model and not handler:
+    if model and not reading.handler:
         odds = model.predict(f"{subject}\n{text}")
         # The rules' answer as a distribution (their confidence on their pick, and no
         # opinion for the rest), blended with the model's: the rules know the hard cases
@@ -324,10 +394,10 @@ def classify_text(
         # complaint). Nor may it talk away a grievance stated in so many words
         # ("苦情として申し上げます"). Where the rules keep their answer they keep their
         # confidence too.
-        brief = len(sentences) <= _BRIEF_SENTENCES
+        brief = reading.sentences <= _BRIEF_SENTENCES
         kept = (
             brief
-            and outright
+            and reading.outright
             and (guess == "consultation" or (guess == "complaint" and not complaint))
         ) or (guess == "consultation" and complaint >= _OUTRIGHT_GRIEVANCE)
         if kept:
@@ -349,7 +419,7 @@ def classify_text(
             # From "no better than a guess among three" (0) to certain (1).
             confidence = max(0.0, blended[primary] - 1 / len(CATEGORIES)) * len(CATEGORIES) / 2
     # Each acting-for phrase counts once, however often it recurs.
-    deputy = sum(deputy_phrases.values()) >= 1.0
+    deputy = sum(reading.deputy_phrases.values()) >= 1.0
     if model:
         # Naming a relative is not acting for one ("my daughter tells me..."), nor is an
         # acting-for that no phrase foresaw missed: the deputy model weighs in, as above.
@@ -359,14 +429,14 @@ def classify_text(
             reasons.append(f"model: deputy {'yes' if said else 'no'} ({odds:.2f})")
         deputy = said
     if deputy:
-        reasons.extend(f"deputy: {p}" for p in deputy_phrases)
+        reasons.extend(f"deputy: {p}" for p in reading.deputy_phrases)
 
     return Classification(
         category=primary,
         categories=tuple(categories),
         request_types=types,
         deputy=deputy,
-        language=language,
+        language=detect_language(subject, text),
         confidence=round(confidence, 3),
         needs_human=confidence < needs_human_threshold,
         reasons=tuple(dict.fromkeys(reasons)),

@@ -36,6 +36,7 @@ TABLES = (
     "procedure_question",
     "hypothetical",
     "greeting",
+    "deletion",
 )
 
 _WORD = re.compile(r"[a-z][a-z']+")

@@ -64,6 +64,52 @@ def test_take_me_off_your_list_is_usage_withholding():
     assert c.category == "disclosure_request" and c.request_types == ("usage_withholding",)
 
 
+# -- which right is asked for -----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "The note on my account says I returned used items. It is not correct. Please delete it.",
+        "登録されてる勤務先、もう辞めてるので消しといてもらえますか。",
+        "アプリに行ったことのない店の来店記録があります。事実と違う記録なので削除してください。",
+    ],
+)
+def test_deleting_an_untrue_entry_is_a_revision(text):
+    assert sort(text).request_types == ("revision",)
+
+
+def test_deleting_true_data_is_usage_withholding():
+    c = sort("I no longer use the app. Please delete my account and all my data.")
+    assert c.request_types == ("usage_withholding",)
+
+
+def test_the_verb_of_a_records_request_does_not_ask_for_a_copy_too():
+    c = sort("私の個人データを第三者に提供した記録があれば、開示していただけますでしょうか。")
+    assert c.request_types == ("third_party_records",)
+
+
+def test_a_copy_asked_for_beside_the_records_is_a_second_request():
+    c = sort(
+        "Could you tell me which outside parties actio provided my employee information "
+        "to during and after my employment, and send me a copy of the personal data HR "
+        "still holds about me?"
+    )
+    assert set(c.request_types) == {"disclosure", "third_party_records"}
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "人事評価の記録、懲戒処分に関する調査記録及び面談記録の開示を請求いたします。",
+        "私について登録されている内容を一度見せていただけますか。",
+        "ネットで買った分の注文履歴、全部データでほしいです。",
+    ],
+)
+def test_asking_to_see_ones_records_is_disclosure(text):
+    assert sort(text).request_types == ("disclosure",)
+
+
 # -- anger, repetition and ignored requests ---------------------------------------------
 
 
