@@ -196,6 +196,30 @@ def test_a_plain_story_of_harm_is_a_complaint_without_any_angry_word():
     assert without_model.category != "complaint"
 
 
+def test_the_model_adds_the_second_request_the_rules_missed():
+    text = (
+        "what do you use the step count from the walking campaign for? and can you stop "
+        "using it once the campaign's over, i only joined for the coupon"
+    )
+    without_model = classify_text("", text, dataclasses.replace(LEXICON, model=None))
+    assert without_model.request_types == ("usage_withholding",)
+    c = sort(text)
+    assert set(c.request_types) == {"purpose_notification", "usage_withholding"}
+    assert "model: purpose_notification" in " ".join(c.reasons)
+
+
+def test_the_model_drops_a_request_type_it_rules_out():
+    # The rules' only type named here is "purchase history" (disclosure); the model,
+    # which takes this for a request, rules that out and names the right one.
+    c = sort(
+        "Would you mind not using my purchase history to recommend things to me? I buy "
+        "gifts for other people a lot and the suggestions are becoming rather odd.",
+        subject="Recommendations",
+    )
+    assert c.request_types == ("usage_withholding",)
+    assert "model: not disclosure" in " ".join(c.reasons)
+
+
 def test_the_model_does_not_talk_a_short_outright_request_away():
     c = sort("take me off your list")
     assert c.category == "disclosure_request"
