@@ -253,8 +253,12 @@ def read(subject: str, text: str, lexicon: Lexicon) -> Reading:
     def total(table: str) -> float:
         return sum(w for _, w in hits.get(table, ()))
 
-    # Each staff phrase counts once: "社内" twice is still a customer's word.
-    handler = sum({h.phrase: w for h, w in hits.get("third_person_handler", ())}.values()) >= 1.0
+    # Each staff phrase counts once: "社内" twice is still a customer's word. Words that
+    # only say the writer works with actio ("vendor", 店長, お疲れ様です) do not make
+    # them a handler on their own: an employee may ask about their own data. It takes a
+    # phrase about someone else's request or how to handle it.
+    staff = {h.phrase: w for h, w in hits.get("third_person_handler", ())}
+    handler = sum(staff.values()) >= 1.0 and max(staff.values()) >= 1.0
     type_scores = dict.fromkeys(REQUEST_TYPES, 0.0)
     named_types = dict.fromkeys(REQUEST_TYPES, 0.0)
     # The subject names a topic: its request types wait for a body that asks.

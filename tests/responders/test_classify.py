@@ -48,6 +48,22 @@ def test_a_customer_naming_an_agency_is_not_staff_asking_for_someone_else():
     assert c.category == "disclosure_request" and c.request_types == ("third_party_halt",)
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Hi all, Aya from Mirai Design (agency, shared channel). I'm leaving Mirai at the "
+        "end of the month. Please remove my name, mobile and email from your vendor "
+        "contact list.",
+        "お疲れ様です。倉敷店の河野です。登録販売者の試験に合格しましたので、人事システムの"
+        "保有資格の欄に追加していただけますでしょうか。店長にも伝えてあります。",
+    ],
+)
+def test_staff_asking_about_their_own_data_are_not_handlers(text):
+    c = sort(text)
+    assert not any(r.startswith("third_person_handler") for r in c.reasons)
+    assert c.category == "disclosure_request"
+
+
 # -- intent without the legal words ---------------------------------------------------
 
 
