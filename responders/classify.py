@@ -49,6 +49,8 @@ _TYPE_DOUBT = 0.1
 _RULE_SHARE = 0.3
 # Characters between two phrases that read as one request ("the records ... disclose").
 _NEAR = 20
+# Acting-for evidence from which the writer is plainly a deputy, not staff.
+_ACTING_FOR = 2.0
 # A phrase this heavy is a request by itself ("take me off your list").
 _INTRINSIC = 3.0
 # Evidence needed before a complaint is considered made.
@@ -259,11 +261,25 @@ def read(subject: str, text: str, lexicon: Lexicon) -> Reading:
     # phrase about someone else's request or how to handle it.
     staff = {h.phrase: w for h, w in hits.get("third_person_handler", ())}
     handler = sum(staff.values()) >= 1.0 and max(staff.values()) >= 1.0
+    # Acting for someone is stated in the text, not asked about ("can an agent
+    # request...?"), supposed or named as the topic in the subject. A guardian or a care
+    # manager who says so acts for that person; they are not staff handling a request.
+    deputy_phrases = {
+        hit.phrase: weight
+        for sentence in sentences
+        if not (
+            sentence.question
+            or sentence.start < len(head)
+            or sentence.score("hypothetical") >= 1.0
+            or sentence.score("abstract_question") >= 1.0
+        )
+        for hit, weight in sentence.hits.get("deputy", ())
+    }
+    handler = handler and sum(deputy_phrases.values()) < _ACTING_FOR
     type_scores = dict.fromkeys(REQUEST_TYPES, 0.0)
     named_types = dict.fromkeys(REQUEST_TYPES, 0.0)
     # The subject names a topic: its request types wait for a body that asks.
     subject_types: dict[str, float] = {}
-    deputy_phrases: dict[str, float] = {}
     asked = False
     outright = False
     complaint = consultation = 0.0
@@ -323,16 +339,6 @@ def read(subject: str, text: str, lexicon: Lexicon) -> Reading:
         consultation += sentence.score("category.consultation")
         if about_process or (sentence.question and not asks):
             consultation += 1.0
-        # Acting for someone is stated in the text, not asked about ("can an agent
-        # request...?"), supposed or named as the topic in the subject.
-        if not (
-            sentence.question
-            or in_subject
-            or sentence.score("hypothetical") >= 1.0
-            or sentence.score("abstract_question") >= 1.0
-        ):
-            for hit, weight in sentence.hits.get("deputy", ()):
-                deputy_phrases[hit.phrase] = weight
         previous = sentence
     # The subject fills in the request only when the body asks without naming it.
     if asked and not any(type_scores.values()):

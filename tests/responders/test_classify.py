@@ -64,6 +64,16 @@ def test_staff_asking_about_their_own_data_are_not_handlers(text):
     assert c.category == "disclosure_request"
 
 
+def test_a_guardian_acting_for_someone_is_not_staff_handling_a_request():
+    c = sort(
+        "私は黒田善三の成年後見人をしております。登記事項証明書を同封いたします。"
+        "ケアマネージャーから相談を受け、ご連絡しました。"
+        "本人宛てのカタログの送付を止めていただけますでしょうか。"
+    )
+    assert not any(r.startswith("third_person_handler") for r in c.reasons)
+    assert c.request_types == ("usage_withholding",) and c.deputy
+
+
 # -- intent without the legal words ---------------------------------------------------
 
 
