@@ -288,10 +288,22 @@ def read(subject: str, text: str, lexicon: Lexicon) -> Reading:
         asks = sentence.has("request_marker")
         accuses = not asks and _ACCUSATION.match(doc, sentence.start) is not None
         # An angry question ("how many times do I have to unsubscribe?") is rhetorical.
-        about_process = sentence.score("anger") < 2.0 and (
-            sentence.score("procedure_question") >= 1.0
-            or sentence.score("hypothetical") >= 1.0
-            or sentence.score("abstract_question") >= 1.0
+        # Words inside a phrase that is a request by itself belong to it: "do you use"
+        # is a policy question, but not within "what do you use my data for".
+        requests = [
+            hit
+            for table in _TYPE_TABLES
+            for hit, w in sentence.hits.get(table, ())
+            if w >= _INTRINSIC
+        ]
+        about_process = sentence.score("anger") < 2.0 and any(
+            sum(
+                w
+                for hit, w in sentence.hits.get(table, ())
+                if not any(r.start <= hit.start and hit.end <= r.end for r in requests)
+            )
+            >= 1.0
+            for table in ("procedure_question", "hypothetical", "abstract_question")
         )
         in_subject = sentence.start < len(head)
         asked = asked or (asks and not (in_subject or sentence.question or about_process))

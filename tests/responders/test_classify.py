@@ -136,6 +136,16 @@ def test_asking_to_see_ones_records_is_disclosure(text):
     assert sort(text).request_types == ("disclosure",)
 
 
+def test_a_policy_question_inside_a_request_phrase_does_not_make_it_a_question():
+    # "do you use" alone asks about policy; inside "what do you use my ... for" it asks
+    # for the purpose of one's own data.
+    rules = dataclasses.replace(LEXICON, model=None)
+    c = classify_text("", "What do you use my pharmacy purchase data for?", rules)
+    assert c.request_types == ("purpose_notification",)
+    c = classify_text("", "Do you use cookies on the online shop?", rules)
+    assert c.category == "consultation"
+
+
 # -- anger, repetition and ignored requests ---------------------------------------------
 
 
