@@ -104,9 +104,16 @@ class LogisticRegression:
         return bool(self.labels)
 
     def predict(self, text: str) -> dict[str, float]:
-        """Probability of each label."""
+        """Probability of each label, drawn toward "no idea" for a text of a few words."""
+        odds, voice = self.weigh(text)
+        even = 1 / len(odds)
+        return {c: even + (p - even) * voice for c, p in odds.items()}
+
+    def weigh(self, text: str) -> tuple[dict[str, float], float]:
+        """Probability of each label, and how much the text says (0..1): a text of a few
+        words is mostly the learned prior speaking."""
         if len(self.labels) == 1:
-            return {self.labels[0]: 1.0}
+            return {self.labels[0]: 1.0}, 1.0
         present = _present(text)
         # Unit length over what the text contains, as in learning.
         value = _scale(len(present))
@@ -119,11 +126,7 @@ class LogisticRegression:
                 for k, c in enumerate(self.labels)
             }
         )
-        # A text of a few words is mostly the learned prior speaking: its answer is drawn
-        # toward "no idea" by as much as the text falls short of a full voice.
-        voice = min(1.0, len(rows) / _FULL_VOICE)
-        even = 1 / len(self.labels)
-        return {c: even + (p - even) * voice for c, p in odds.items()}
+        return odds, min(1.0, len(rows) / _FULL_VOICE)
 
 
 @functools.lru_cache(maxsize=16)
@@ -176,6 +179,9 @@ class SecondOpinion:
 
     def predict(self, text: str) -> dict[str, float]:
         return self.category.predict(text)
+
+    def weigh(self, text: str) -> tuple[dict[str, float], float]:
+        return self.category.weigh(text)
 
     def type_odds(self, text: str) -> dict[str, float]:
         """How likely the writer asks for each request type, given that they ask."""

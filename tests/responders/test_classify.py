@@ -256,6 +256,16 @@ def test_the_model_drops_a_request_type_it_rules_out():
     assert "model: not disclosure" in " ".join(c.reasons)
 
 
+@pytest.mark.parametrize(
+    "text",
+    ["You leaked my address to a mailing company. I am furious.", "take me off your list"],
+)
+def test_a_short_plain_message_is_answered_without_a_human(text):
+    # The model has little to go on in a line: its share of the blend shrinks with it,
+    # so its near-even odds do not drown the rules' plain answer.
+    assert not sort(text).needs_human
+
+
 def test_the_model_does_not_talk_a_short_outright_request_away():
     c = sort("take me off your list")
     assert c.category == "disclosure_request"
