@@ -403,10 +403,10 @@ def classify_text(
     confidence, reasons = reading.confidence, reading.reasons
     complaint, named_types = reading.scores["complaint"], reading.named_types
     model = lexicon.model
+    opinion = model.read(f"{subject}\n{text}") if model else None
     # Staff asking how to handle someone else's request is the rules' call alone.
-    if model and not reading.handler:
-        odds, voice = model.weigh(f"{subject}\n{text}")
-        type_odds = model.type_odds(f"{subject}\n{text}")
+    if opinion and not reading.handler:
+        odds, voice, type_odds = opinion.category, opinion.voice, opinion.types
         # The rules' answer as a distribution (their confidence on their pick, and no
         # opinion for the rest), blended with the model's: the rules know the hard cases
         # they were written for, the model the many ways people put things that no list
@@ -467,10 +467,10 @@ def classify_text(
             confidence = max(0.0, blended[primary] - 1 / len(CATEGORIES)) * len(CATEGORIES) / 2
     # Each acting-for phrase counts once, however often it recurs.
     deputy = sum(reading.deputy_phrases.values()) >= 1.0
-    if model:
+    if opinion:
         # Naming a relative is not acting for one ("my daughter tells me..."), nor is an
         # acting-for that no phrase foresaw missed: the deputy model weighs in, as above.
-        odds = model.deputy_odds(f"{subject}\n{text}")
+        odds = opinion.deputy
         said = _DEPUTY_RULE_SHARE * deputy + (1 - _DEPUTY_RULE_SHARE) * odds >= 0.5
         if said != deputy:
             reasons.append(f"model: deputy {'yes' if said else 'no'} ({odds:.2f})")
