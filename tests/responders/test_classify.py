@@ -127,6 +127,23 @@ def test_a_copy_asked_for_beside_the_records_is_a_second_request():
 @pytest.mark.parametrize(
     "text",
     [
+        "Which companies did you send my details to for the campaign? And please don't "
+        "send them anywhere else.",
+        "誰に私の情報を渡したのか、記録を出してください。それと、これ以上どこにも出さないで。",
+    ],
+)
+def test_who_got_it_and_no_further_are_two_requests(text):
+    assert set(sort(text).request_types) == {"third_party_records", "third_party_halt"}
+
+
+def test_browsing_a_page_is_not_asking_to_inspect_ones_data():
+    c = sort("ログインした状態で商品ページを閲覧すると、広告会社のタグが動いているようです。")
+    assert "disclosure" not in c.request_types
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
         "人事評価の記録、懲戒処分に関する調査記録及び面談記録の開示を請求いたします。",
         "私について登録されている内容を一度見せていただけますか。",
         "ネットで買った分の注文履歴、全部データでほしいです。",
