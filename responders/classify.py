@@ -222,6 +222,9 @@ class Reading:
     named_types: dict[str, float]
     # A request put outright ("take me off your list") in the body.
     outright: bool
+    # Request types whose words the rules read as another type's ("delete this untrue
+    # entry" is a revision): the model may not add them back.
+    ruled_out: set[str]
     sentences: int
     # Staff asking how to handle someone else's request.
     handler: bool
@@ -281,6 +284,8 @@ def read(subject: str, text: str, lexicon: Lexicon) -> Reading:
     named_types = dict.fromkeys(REQUEST_TYPES, 0.0)
     # The subject names a topic: its request types wait for a body that asks.
     subject_types: dict[str, float] = {}
+    # Types whose words the rules read as another request (see below).
+    ruled_out: set[str] = set()
     asked = False
     outright = False
     complaint = consultation = 0.0
@@ -325,6 +330,7 @@ def read(subject: str, text: str, lexicon: Lexicon) -> Reading:
             records = sentence.hits["request_type.third_party_records"]
             if "disclosure" in counted and _near(sentence.hits["request_type.disclosure"], records):
                 del counted["disclosure"]
+                ruled_out.add("disclosure")
             if counted.get("third_party_halt", _INTRINSIC) < _INTRINSIC:
                 del counted["third_party_halt"]
         # Deleting an entry said to be untrue or out of date corrects the record (APPI
@@ -337,6 +343,7 @@ def read(subject: str, text: str, lexicon: Lexicon) -> Reading:
             )
         ):
             counted["revision"] = counted.get("revision", 0.0) + counted.pop("usage_withholding")
+            ruled_out.add("usage_withholding")
         for t, w in counted.items():
             if in_subject and not asks:
                 subject_types[t] = w
@@ -388,6 +395,7 @@ def read(subject: str, text: str, lexicon: Lexicon) -> Reading:
         type_scores=type_scores,
         named_types=named_types,
         outright=outright,
+        ruled_out=ruled_out,
         sentences=len(sentences),
         handler=handler,
         deputy_phrases=deputy_phrases,
@@ -452,7 +460,7 @@ def classify_text(
             checked = tuple(
                 t
                 for t in REQUEST_TYPES
-                if type_odds.get(t, 0.0) > _TYPE_SURE
+                if (type_odds.get(t, 0.0) > _TYPE_SURE and t not in reading.ruled_out)
                 or (t in types and type_odds.get(t, 1.0) >= _TYPE_DOUBT)
             )
             if checked and checked != types:

@@ -32,6 +32,10 @@ _DECAY = 1e-3
 _SEED = 20261124
 # An example whose error is below this teaches nothing more; it is skipped (speed).
 _SETTLED = 0.01
+# Features seen in fewer examples than this are not learned, once there are _PLENTY
+# examples to learn from.
+_RARE = 2
+_PLENTY = 200
 # Texts with fewer features than this count for less (see _scale and predict).
 _FULL_VOICE = 30
 
@@ -52,12 +56,16 @@ def features(text: str) -> Counter[str]:
 class LogisticRegression:
     def __init__(self, examples: Iterable[tuple[str, str]]) -> None:
         """`examples`: (text, label) pairs; learned by stochastic gradient descent."""
+        texts = [(features(text), label) for text, label in examples]
+        # A feature seen in a single example says more about that message than about its
+        # kind: leaving it out makes learning faster and the table smaller.
+        seen = Counter(f for present, _ in texts for f in present)
+        rare = _RARE if len(texts) >= _PLENTY else 1
         index: dict[str, int] = {}
         data = []
-        for text, label in examples:
-            present = features(text)
-            ids = tuple(index.setdefault(f, len(index)) for f in present)
-            data.append((ids, _scale(len(ids)), label))
+        for present, label in texts:
+            ids = tuple(index.setdefault(f, len(index)) for f in present if seen[f] >= rare)
+            data.append((ids, _scale(len(present)), label))
         self.labels = tuple(sorted({label for _, _, label in data}))
         self._bias = dict.fromkeys(self.labels, 0.0)
         # Feature -> its weight for each label, in label order: one look-up per feature.
