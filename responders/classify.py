@@ -48,6 +48,10 @@ _TYPE_SURE = 0.5
 _TYPE_DOUBT = 0.1
 # How much the rules' answer weighs against the statistical model's when they are blended.
 _RULE_SHARE = 0.2
+# Whether a complaint also asks for something: the model overrules the rules below
+# _ASK_DOUBT (no request after all) and above _ASK_SURE (a request they missed).
+_ASK_DOUBT = 0.3
+_ASK_SURE = 0.6
 # Characters between two phrases that read as one request ("the records ... disclose").
 _NEAR = 20
 # Acting-for evidence from which the writer is plainly a deputy, not staff.
@@ -222,6 +226,9 @@ class Reading:
     named_types: dict[str, float]
     # A request put outright ("take me off your list") in the body.
     outright: bool
+    # A sentence of the body asks now for a request type ("please delete it"), rather than
+    # telling of an earlier request ("i asked you to delete it").
+    pressed: bool
     # Request types whose words the rules read as another type's ("delete this untrue
     # entry" is a revision): the model may not add them back.
     ruled_out: set[str]
@@ -286,7 +293,7 @@ def read(subject: str, text: str, lexicon: Lexicon) -> Reading:
     subject_types: dict[str, float] = {}
     # Types whose words the rules read as another request (see below).
     ruled_out: set[str] = set()
-    asked = False
+    asked = pressed = False
     outright = False
     complaint = consultation = 0.0
     previous = _Sentence(0, 0, False)
@@ -344,6 +351,9 @@ def read(subject: str, text: str, lexicon: Lexicon) -> Reading:
         ):
             counted["revision"] = counted.get("revision", 0.0) + counted.pop("usage_withholding")
             ruled_out.add("usage_withholding")
+        pressed = pressed or (
+            bool(counted) and asks and not in_subject and not sentence.has("not_asking_now")
+        )
         for t, w in counted.items():
             if in_subject and not asks:
                 subject_types[t] = w
@@ -395,6 +405,7 @@ def read(subject: str, text: str, lexicon: Lexicon) -> Reading:
         type_scores=type_scores,
         named_types=named_types,
         outright=outright,
+        pressed=pressed,
         ruled_out=ruled_out,
         sentences=len(sentences),
         handler=handler,
@@ -454,6 +465,22 @@ def classify_text(
                 )
                 primary = guess
                 reasons.append(f"model: {guess} ({odds[guess]:.2f})")
+        if primary == "complaint":
+            # A grievance may or may not come with a request ("I asked you to stop; you did
+            # not" tells; "stop it now" asks): the model's reading of which overrules the
+            # rules' only when it is sure.
+            if types and opinion.asks < _ASK_DOUBT and not reading.pressed:
+                reasons.append(f"model: no request ({opinion.asks:.2f})")
+                types, categories = (), ["complaint"]
+            elif not types and opinion.asks > _ASK_SURE:
+                named = [
+                    t for t in REQUEST_TYPES if named_types[t] > 0 and t not in reading.ruled_out
+                ]
+                likely = max(type_odds, key=type_odds.get) if type_odds else None
+                pick = max(named, key=named_types.get) if named else likely
+                if pick:
+                    reasons.append(f"model: a request ({opinion.asks:.2f})")
+                    types, categories = (pick,), ["complaint", "disclosure_request"]
         if types:
             # The model checks the request types: one it all but rules out is dropped, one
             # it is sure of is added (most often the second of two requests in one mail).

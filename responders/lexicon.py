@@ -37,6 +37,7 @@ TABLES = (
     "hypothetical",
     "greeting",
     "deletion",
+    "not_asking_now",
 )
 
 _WORD = re.compile(r"[a-z][a-z']+")

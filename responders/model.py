@@ -56,7 +56,17 @@ def features(text: str) -> Counter[str]:
 class LogisticRegression:
     def __init__(self, examples: Iterable[tuple[str, str]]) -> None:
         """`examples`: (text, label) pairs; learned by stochastic gradient descent."""
-        texts = [(features(text), label) for text, label in examples]
+        self._learn([(features(text), label) for text, label in examples])
+
+    @classmethod
+    def from_features(cls, examples: Iterable[tuple[Counter[str], str]]) -> LogisticRegression:
+        """As the constructor, from texts' features: several models learning from the same
+        texts extract their features once."""
+        model = cls.__new__(cls)
+        model._learn(list(examples))
+        return model
+
+    def _learn(self, texts: list[tuple[Counter[str], str]]) -> None:
         # A feature seen in a single example says more about that message than about its
         # kind: leaving it out makes learning faster and the table smaller.
         seen = Counter(f for present, _ in texts for f in present)
@@ -81,7 +91,10 @@ class LogisticRegression:
         zero = [0.0] * len(index)
         weights = {c: zero if c == reference else [0.0] * len(index) for c in self.labels}
         order = random.Random(_SEED)
-        for epoch in range(_EPOCHS):
+        if reference:
+            self._learn_yes_no(data, weights[learned[0]], learned[0], order)
+            data = []
+        for epoch in range(_EPOCHS if data else 0):
             order.shuffle(data)
             step = _STEP / (1 + 0.3 * epoch)
             keep = 1 - step * _DECAY
@@ -107,6 +120,28 @@ class LogisticRegression:
             row = tuple(column[i] for column in columns)
             if any(row):
                 self._table[f] = row
+
+    def _learn_yes_no(
+        self, data: list[tuple[tuple[int, ...], float, str]], w: list[float], yes: str, order
+    ) -> None:
+        """The loop above for two labels, the other's score fixed at zero: the softmax of
+        two scores is then the logistic function of one (the same model, learned faster)."""
+        bias = 0.0
+        for epoch in range(_EPOCHS):
+            order.shuffle(data)
+            step = _STEP / (1 + 0.3 * epoch)
+            keep = 1 - step * _DECAY
+            for ids, value, label in data:
+                score = bias + value * sum(map(w.__getitem__, ids))
+                odds = 1.0 / (1.0 + math.exp(-score)) if score > -500 else 0.0
+                gradient = odds - (1.0 if label == yes else 0.0)
+                if -_SETTLED < gradient < _SETTLED:
+                    continue
+                delta = step * gradient * value
+                for i in ids:
+                    w[i] = w[i] * keep - delta
+                bias -= step * gradient
+        self._bias[yes] = bias
 
     def __bool__(self) -> bool:
         return bool(self.labels)
@@ -185,29 +220,34 @@ class Opinion(NamedTuple):
     deputy: float
     # How likely the writer asks for each request type, given that they ask.
     types: dict[str, float]
+    # How likely a complaint also asks for something (a request type), rather than only
+    # voicing the grievance.
+    asks: float
 
 
 class SecondOpinion:
-    """The category model, one yes/no model per request type and a deputy model, learned
-    from labelled examples."""
+    """The category model, one yes/no model per request type, a deputy model and a model of
+    whether a complaint also asks for something, learned from labelled examples."""
 
     def __init__(self, examples: Iterable[Example]) -> None:
-        examples = list(examples)
-        self.category = LogisticRegression((e.text, e.category) for e in examples)
-        requests = [e for e in examples if e.request_types]
-        names = sorted({t for e in requests for t in e.request_types})
+        read = [(features(e.text), e) for e in examples]
+        learn = LogisticRegression.from_features
+        self.category = learn((f, e.category) for f, e in read)
+        requests = [(f, e) for f, e in read if e.request_types]
+        names = sorted({t for _, e in requests for t in e.request_types})
         self.types = {
-            t: LogisticRegression(
-                (e.text, "yes" if t in e.request_types else "no") for e in requests
-            )
+            t: learn((f, "yes" if t in e.request_types else "no") for f, e in requests)
             for t in names
         }
-        self.deputy = LogisticRegression((e.text, "yes" if e.deputy else "no") for e in examples)
+        self.deputy = learn((f, "yes" if e.deputy else "no") for f, e in read)
+        self.asks = learn(
+            (f, "yes" if e.request_types else "no") for f, e in read if e.category == "complaint"
+        )
         # One table for all the models, so that a text's features are looked up once
         # rather than once per model (reading a message is 3-4 times faster): each
         # feature's weights for every model side by side, zeros where a model lacks it.
         # A yes/no model's first column is its fixed reference, all zeros: left out.
-        self._models = [self.category, self.deputy, *self.types.values()]
+        self._models = [self.category, self.deputy, self.asks, *self.types.values()]
         skip = [1 if len(m.labels) == 2 else 0 for m in self._models]
         zeros = [(0.0,) * len(m.labels) for m in self._models]
         self._table = {
@@ -237,11 +277,12 @@ class SecondOpinion:
             end = start + len(model.labels) - skip
             found.append(model.odds([0.0] * skip + totals[start:end], len(present)))
             start = end
-        category, deputy, *types = found
+        category, deputy, asks, *types = found
         return Opinion(
             category=category,
             voice=voice,
             deputy=_heard(deputy, voice).get("yes", 0.0),
+            asks=_heard(asks, voice).get("yes", 0.0),
             types={
                 t: _heard(o, voice).get("yes", 0.0) for t, o in zip(self.types, types, strict=True)
             },

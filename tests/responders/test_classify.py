@@ -273,6 +273,47 @@ def test_the_model_drops_a_request_type_it_rules_out():
     assert "model: not disclosure" in " ".join(c.reasons)
 
 
+def test_the_model_drops_a_request_a_grievance_only_tells_of():
+    # The rules read "stop sending me the catalogue" as a request; the writer tells of it,
+    # and says they will not ask again.
+    text = (
+        "Back in March I told you to stop sending me the catalogue. This morning another one "
+        "arrived. I won't bother asking a fourth time; I just want someone there to know how "
+        "careless this is."
+    )
+    without_model = classify_text("", text, dataclasses.replace(LEXICON, model=None))
+    assert without_model.request_types == ("usage_withholding",)
+    c = sort(text)
+    assert c.category == "complaint" and c.categories == ("complaint",)
+    assert c.request_types == ()
+    assert any(r.startswith("model: no request") for r in c.reasons)
+
+
+def test_a_request_asked_now_stays_beside_a_grievance():
+    # Mostly a story of embarrassment, which the model reads as a grievance alone; the last
+    # sentence asks, now, for the record to go.
+    c = sort(
+        "レジで店員さんが私の名前と電話番号を大声で読み上げました。本当に恥ずかしかった。"
+        "あの日の私の記録は全部消してもらえますか。"
+    )
+    assert c.category == "complaint"
+    assert c.request_types == ("usage_withholding",)
+    assert "disclosure_request" in c.categories
+
+
+def test_the_model_finds_the_request_in_a_grievance_the_rules_missed():
+    text = (
+        "You printed my home address on a parcel label for a neighbour's order. Unacceptable. "
+        "Whatever you keep about me, I want to see all of it."
+    )
+    without_model = classify_text("", text, dataclasses.replace(LEXICON, model=None))
+    assert without_model.request_types == ()
+    c = sort(text)
+    assert c.category == "complaint"
+    assert c.request_types == ("disclosure",)
+    assert c.categories == ("complaint", "disclosure_request")
+
+
 @pytest.mark.parametrize(
     "text",
     ["You leaked my address to a mailing company. I am furious.", "take me off your list"],
