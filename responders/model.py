@@ -40,17 +40,17 @@ _PLENTY = 200
 _FULL_VOICE = 30
 
 
-def features(text: str) -> Counter[str]:
-    """Words and word pairs for Latin text, 2- and 3-grams inside Japanese runs."""
+def features(text: str) -> frozenset[str]:
+    """Words and word pairs for Latin text, 2- and 3-grams inside Japanese runs. Present
+    or not: how often a feature recurs is not counted."""
     text = normalize(text)
-    found: Counter[str] = Counter()
     words = _WORDS.findall(text)
-    found.update(words)
+    found = set(words)
     found.update(f"{a} {b}" for a, b in pairwise(words))
     for run in _JAPANESE_RUNS.findall(text):
-        for n in (2, 3):
-            found.update(run[i : i + n] for i in range(len(run) - n + 1))
-    return found
+        found.update(run[i : i + 2] for i in range(len(run) - 1))
+        found.update(run[i : i + 3] for i in range(len(run) - 2))
+    return frozenset(found)
 
 
 class LogisticRegression:
@@ -59,14 +59,14 @@ class LogisticRegression:
         self._learn([(features(text), label) for text, label in examples])
 
     @classmethod
-    def from_features(cls, examples: Iterable[tuple[Counter[str], str]]) -> LogisticRegression:
+    def from_features(cls, examples: Iterable[tuple[frozenset[str], str]]) -> LogisticRegression:
         """As the constructor, from texts' features: several models learning from the same
         texts extract their features once."""
         model = cls.__new__(cls)
         model._learn(list(examples))
         return model
 
-    def _learn(self, texts: list[tuple[Counter[str], str]]) -> None:
+    def _learn(self, texts: list[tuple[frozenset[str], str]]) -> None:
         # A feature seen in a single example says more about that message than about its
         # kind: leaving it out makes learning faster and the table smaller.
         seen = Counter(f for present, _ in texts for f in present)
@@ -185,7 +185,7 @@ def _heard(odds: dict[str, float], voice: float) -> dict[str, float]:
 @functools.lru_cache(maxsize=16)
 def _present(text: str) -> frozenset[str]:
     # The category, deputy and request-type models all read the same message in turn.
-    return frozenset(features(text))
+    return features(text)
 
 
 def _scale(count: int) -> float:
@@ -266,7 +266,7 @@ class SecondOpinion:
     def read(self, text: str) -> Opinion:
         present = _present(text)
         table = self._table
-        rows = [table[f] for f in present if f in table]
+        rows = [row for row in map(table.get, present) if row]
         totals = _totals(rows, self._width)
         # Every model learned from a part of the same texts: the category model knows
         # every feature any of them knows, and its voice stands for all.
