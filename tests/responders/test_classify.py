@@ -304,7 +304,7 @@ def test_a_request_asked_now_stays_beside_a_grievance():
 def test_the_model_finds_the_request_in_a_grievance_the_rules_missed():
     text = (
         "You printed my home address on a parcel label for a neighbour's order. Unacceptable. "
-        "Whatever you keep about me, I want to see all of it."
+        "Whatever you hold on me, I want to see all of it."
     )
     without_model = classify_text("", text, dataclasses.replace(LEXICON, model=None))
     assert without_model.request_types == ()
