@@ -23,6 +23,8 @@ from responders.text import normalize
 
 _WORDS = re.compile(r"[a-z][a-z']+")
 _JAPANESE_RUNS = re.compile(r"[\u3040-\u30ff\u3400-\u9fff]+")
+# Pictographs say much in a short chat message (an eye-roll, an angry face).
+_EMOJI = re.compile(r"[\u2600-\u27bf\U0001f300-\U0001faff]")
 # Training: passes over the examples, the first step size (it shrinks each pass), and the
 # L2 decay that keeps rare features from deciding alone. Seeded, so that the same examples
 # always give the same model.
@@ -41,8 +43,8 @@ _FULL_VOICE = 30
 
 
 def features(text: str) -> frozenset[str]:
-    """Words and word pairs for Latin text, 2- and 3-grams inside Japanese runs. Present
-    or not: how often a feature recurs is not counted."""
+    """Words and word pairs for Latin text, 2- and 3-grams inside Japanese runs, and
+    pictographs. Present or not: how often a feature recurs is not counted."""
     text = normalize(text)
     words = _WORDS.findall(text)
     found = set(words)
@@ -50,6 +52,7 @@ def features(text: str) -> frozenset[str]:
     for run in _JAPANESE_RUNS.findall(text):
         found.update(run[i : i + 2] for i in range(len(run) - 1))
         found.update(run[i : i + 3] for i in range(len(run) - 2))
+    found.update(_EMOJI.findall(text))
     return frozenset(found)
 
 

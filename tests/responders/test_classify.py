@@ -181,6 +181,20 @@ def test_an_ignored_request_is_a_complaint_and_keeps_the_request(text):
     assert "usage_withholding" in c.request_types
 
 
+@pytest.mark.parametrize(
+    ("text", "calm"),
+    [
+        ("take me off your mailing list 😡", "take me off your mailing list 🙂"),
+        ("メルマガ止めてください😠", "メルマガ止めてください🙏"),
+    ],
+)
+def test_an_angry_face_in_a_chat_message_makes_the_request_a_complaint(text, calm):
+    c = sort(text)
+    assert c.category == "complaint" and c.request_types == ("usage_withholding",)
+    assert "disclosure_request" in c.categories
+    assert sort(calm).category == "disclosure_request"
+
+
 # -- deputies ---------------------------------------------------------------------------
 
 

@@ -21,6 +21,7 @@ def test_features_cover_words_pairs_and_japanese_ngrams():
     found = features("Delete my data. 削除して")
     assert {"delete", "delete my", "削除", "削除し"} <= found
     assert "my data 削除" not in found
+    assert "😡" in features("stop it 😡")
 
 
 def test_learns_the_examples_labels():
