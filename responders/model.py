@@ -1,11 +1,11 @@
 """A small statistical second opinion for the classifier (pure): a multinomial logistic
-regression over words, word pairs and Japanese character n-grams, learned from labelled
+regression over words, word pairs and Japanese character pairs, learned from labelled
 examples at start-up. Its answer is blended with the lexicon rules' (responders/classify).
 
-Logistic regression rather than naive Bayes: the features overlap heavily (a bigram
-repeats its two words, a 3-gram its 2-grams), which naive Bayes counts as independent
-evidence; on the development corpora, training on one part and scoring the other, it
-reached macro-F1 0.86 against naive Bayes' 0.80.
+Logistic regression rather than naive Bayes: the features overlap heavily (a word pair
+repeats its two words, neighbouring character pairs share a character), which naive Bayes
+counts as independent evidence; on the development corpora, training on one part and
+scoring the other, it reached macro-F1 0.86 against naive Bayes' 0.80.
 """
 
 from __future__ import annotations
@@ -43,15 +43,16 @@ _FULL_VOICE = 30
 
 
 def features(text: str) -> frozenset[str]:
-    """Words and word pairs for Latin text, 2- and 3-grams inside Japanese runs, and
+    """Words and word pairs for Latin text, character pairs inside Japanese runs, and
     pictographs. Present or not: how often a feature recurs is not counted."""
     text = normalize(text)
     words = _WORDS.findall(text)
     found = set(words)
     found.update(f"{a} {b}" for a, b in pairwise(words))
+    # Character pairs only: with 3-grams as well the models learned no better (macro-F1
+    # 0.928 against 0.930, leave-one-part-out) and read and learned more slowly.
     for run in _JAPANESE_RUNS.findall(text):
         found.update(run[i : i + 2] for i in range(len(run) - 1))
-        found.update(run[i : i + 3] for i in range(len(run) - 2))
     found.update(_EMOJI.findall(text))
     return frozenset(found)
 

@@ -288,12 +288,11 @@ def test_the_model_drops_a_request_type_it_rules_out():
 
 
 def test_the_model_drops_a_request_a_grievance_only_tells_of():
-    # The rules read "stop sending me the catalogue" as a request; the writer tells of it,
-    # and says they will not ask again.
+    # The rules read "unsubscribed from your newsletter" as a request; the writer tells of
+    # it, and has given up asking.
     text = (
-        "Back in March I told you to stop sending me the catalogue. This morning another one "
-        "arrived. I won't bother asking a fourth time; I just want someone there to know how "
-        "careless this is."
+        "I unsubscribed from your newsletter in the spring and you kept emailing me all "
+        "summer. I've given up asking. It's just disappointing."
     )
     without_model = classify_text("", text, dataclasses.replace(LEXICON, model=None))
     assert without_model.request_types == ("usage_withholding",)
