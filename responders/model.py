@@ -126,7 +126,11 @@ class LogisticRegression:
                 self._table[f] = row
 
     def _learn_yes_no(
-        self, data: list[tuple[tuple[int, ...], float, str]], w: list[float], yes: str, order
+        self,
+        data: list[tuple[tuple[int, ...], float, str]],
+        w: list[float],
+        yes: str,
+        order: random.Random,
     ) -> None:
         """The loop above for two labels, the other's score fixed at zero: the softmax of
         two scores is then the logistic function of one (the same model, learned faster)."""
@@ -165,8 +169,8 @@ class LogisticRegression:
     def odds(self, totals: list[float], present: int) -> dict[str, float]:
         """Probability of each label, from the summed weights of the features a text of
         `present` features holds."""
-        if len(self.labels) == 1:
-            return {self.labels[0]: 1.0}
+        if len(self.labels) < 2:
+            return dict.fromkeys(self.labels, 1.0)
         # Unit length over what the text contains, as in learning.
         value = _scale(present)
         return _softmax({c: self._bias[c] + value * totals[k] for k, c in enumerate(self.labels)})
@@ -286,7 +290,8 @@ class SecondOpinion:
             category=category,
             voice=voice,
             deputy=_heard(deputy, voice).get("yes", 0.0),
-            asks=_heard(asks, voice).get("yes", 0.0),
+            # Learned from no complaints, or from complaints all alike: no opinion.
+            asks=_heard(asks, voice).get("yes", 0.0) if len(self.asks.labels) == 2 else 0.5,
             types={
                 t: _heard(o, voice).get("yes", 0.0) for t, o in zip(self.types, types, strict=True)
             },

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from responders.model import LogisticRegression, features
+from responders.model import Example, LogisticRegression, SecondOpinion, features
 
 EXAMPLES = [
     ("your staff read my address out loud in the shop, very upset", "complaint"),
@@ -41,3 +41,14 @@ def test_generalises_to_a_close_variant():
 
 def test_no_examples_means_no_model():
     assert not LogisticRegression([])
+
+
+def test_no_complaints_to_learn_from_means_no_opinion_on_asking():
+    examples = [
+        Example(text, label, ("disclosure",) if label == "disclosure_request" else (), False)
+        for text, label in EXAMPLES
+        if label != "complaint"
+    ]
+    opinion = SecondOpinion(examples).read("You leaked my address. Delete it now!")
+    assert opinion.asks == 0.5
+    assert set(opinion.category) == {"disclosure_request", "consultation"}
