@@ -11,10 +11,16 @@ from bot.resources import load_lexicon
 from responders.classify import classify_text
 
 LEXICON = load_lexicon(load_config(env={}))
+# The lexicon rules alone, without the learned model (built once: it compiles an automaton).
+RULES = dataclasses.replace(LEXICON, model=None)
 
 
 def sort(text: str, subject: str = ""):
     return classify_text(subject, text, LEXICON)
+
+
+def sort_by_rules(text: str):
+    return classify_text("", text, RULES)
 
 
 # -- hard negatives named in the issue --------------------------------------------------
@@ -156,10 +162,9 @@ def test_asking_to_see_ones_records_is_disclosure(text):
 def test_a_policy_question_inside_a_request_phrase_does_not_make_it_a_question():
     # "do you use" alone asks about policy; inside "what do you use my ... for" it asks
     # for the purpose of one's own data.
-    rules = dataclasses.replace(LEXICON, model=None)
-    c = classify_text("", "What do you use my pharmacy purchase data for?", rules)
+    c = sort_by_rules("What do you use my pharmacy purchase data for?")
     assert c.request_types == ("purpose_notification",)
-    c = classify_text("", "Do you use cookies on the online shop?", rules)
+    c = sort_by_rules("Do you use cookies on the online shop?")
     assert c.category == "consultation"
 
 
@@ -259,7 +264,7 @@ def test_a_plain_story_of_harm_is_a_complaint_without_any_angry_word():
     c = sort(text)
     assert c.category == "complaint"
     assert any(r.startswith("model: complaint") for r in c.reasons)
-    without_model = classify_text("", text, dataclasses.replace(LEXICON, model=None))
+    without_model = sort_by_rules(text)
     assert without_model.category != "complaint"
 
 
@@ -268,7 +273,7 @@ def test_the_model_adds_the_second_request_the_rules_missed():
         "what do you use the step count from the walking campaign for? and can you stop "
         "using it once the campaign's over, i only joined for the coupon"
     )
-    without_model = classify_text("", text, dataclasses.replace(LEXICON, model=None))
+    without_model = sort_by_rules(text)
     assert without_model.request_types == ("usage_withholding",)
     c = sort(text)
     assert set(c.request_types) == {"purpose_notification", "usage_withholding"}
@@ -294,7 +299,7 @@ def test_the_model_drops_a_request_a_grievance_only_tells_of():
         "I unsubscribed from your newsletter in the spring and you kept emailing me all "
         "summer. I've given up asking. It's just disappointing."
     )
-    without_model = classify_text("", text, dataclasses.replace(LEXICON, model=None))
+    without_model = sort_by_rules(text)
     assert without_model.request_types == ("usage_withholding",)
     c = sort(text)
     assert c.category == "complaint" and c.categories == ("complaint",)
@@ -319,7 +324,7 @@ def test_the_model_finds_the_request_in_a_grievance_the_rules_missed():
         "You printed my home address on a parcel label for a neighbour's order. Unacceptable. "
         "Whatever you hold on me, I want to see all of it."
     )
-    without_model = classify_text("", text, dataclasses.replace(LEXICON, model=None))
+    without_model = sort_by_rules(text)
     assert without_model.request_types == ()
     c = sort(text)
     assert c.category == "complaint"
