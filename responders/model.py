@@ -15,7 +15,7 @@ import math
 import random
 import re
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from itertools import pairwise
 from typing import NamedTuple
 
@@ -90,28 +90,32 @@ class LogisticRegression:
         # A yes/no model learns one vector, the first label's scores fixed at zero (plain
         # logistic regression, twice as fast). Three or more labels keep a vector each:
         # a fixed reference would be favoured by the decay.
-        reference = self.labels[0] if len(self.labels) == 2 else None
-        learned = [c for c in self.labels if c != reference]
-        zero = [0.0] * len(index)
-        weights = {c: zero if c == reference else [0.0] * len(index) for c in self.labels}
+        weights = {c: [0.0] * len(index) for c in self.labels}
         order = random.Random(_SEED)
-        if reference:
-            self._learn_yes_no(data, weights[learned[0]], learned[0], order)
-            data = []
-        for epoch in range(_EPOCHS if data else 0):
-            order.shuffle(data)
-            step = _STEP / (1 + 0.3 * epoch)
-            keep = 1 - step * _DECAY
+        if len(self.labels) == 2:
+            yes = self.labels[1]
+            self._learn_yes_no(data, weights[yes], yes, order)
+        else:
+            self._learn_many(data, weights, order)
+        columns = [weights[c] for c in self.labels]
+        for f, i in index.items():
+            row = tuple(column[i] for column in columns)
+            if any(row):
+                self._table[f] = row
+
+    def _learn_many(
+        self,
+        data: list[tuple[tuple[int, ...], float, str]],
+        weights: dict[str, list[float]],
+        order: random.Random,
+    ) -> None:
+        for step, keep in _passes(data, order):
             for ids, value, label in data:
                 scores = {
                     c: self._bias[c] + value * sum(map(weights[c].__getitem__, ids))
-                    for c in learned
+                    for c in self.labels
                 }
-                if reference:
-                    scores[reference] = 0.0
                 for c, odds in _softmax(scores).items():
-                    if c == reference:
-                        continue
                     gradient = odds - (1.0 if c == label else 0.0)
                     if -_SETTLED < gradient < _SETTLED:
                         continue  # learned already: most examples, after a few passes
@@ -119,11 +123,6 @@ class LogisticRegression:
                     for i in ids:
                         w[i] = w[i] * keep - delta
                     self._bias[c] -= step * gradient
-        columns = [weights[c] for c in self.labels]
-        for f, i in index.items():
-            row = tuple(column[i] for column in columns)
-            if any(row):
-                self._table[f] = row
 
     def _learn_yes_no(
         self,
@@ -132,13 +131,10 @@ class LogisticRegression:
         yes: str,
         order: random.Random,
     ) -> None:
-        """The loop above for two labels, the other's score fixed at zero: the softmax of
+        """As _learn_many for two labels, the other's score fixed at zero: the softmax of
         two scores is then the logistic function of one (the same model, learned faster)."""
         bias = 0.0
-        for epoch in range(_EPOCHS):
-            order.shuffle(data)
-            step = _STEP / (1 + 0.3 * epoch)
-            keep = 1 - step * _DECAY
+        for step, keep in _passes(data, order):
             for ids, value, label in data:
                 score = bias + value * sum(map(w.__getitem__, ids))
                 odds = 1.0 / (1.0 + math.exp(-score)) if score > -500 else 0.0
@@ -174,6 +170,15 @@ class LogisticRegression:
         # Unit length over what the text contains, as in learning.
         value = _scale(present)
         return _softmax({c: self._bias[c] + value * totals[k] for k, c in enumerate(self.labels)})
+
+
+def _passes(data: list, order: random.Random) -> Iterator[tuple[float, float]]:
+    """Each pass over the examples, shuffled anew: its step size (shrinking each pass) and
+    the share of a touched weight the decay keeps."""
+    for epoch in range(_EPOCHS):
+        order.shuffle(data)
+        step = _STEP / (1 + 0.3 * epoch)
+        yield step, 1 - step * _DECAY
 
 
 def _totals(rows: list[tuple[float, ...]], width: int) -> list[float]:
