@@ -57,20 +57,26 @@ def features(text: str) -> frozenset[str]:
     return frozenset(found)
 
 
+def learnable(text: str) -> tuple[str, ...]:
+    """A text's features in a fixed order: a set's order follows string hashing, which
+    differs from process to process, and learning must not (see _SEED)."""
+    return tuple(sorted(features(text)))
+
+
 class LogisticRegression:
     def __init__(self, examples: Iterable[tuple[str, str]]) -> None:
         """`examples`: (text, label) pairs; learned by stochastic gradient descent."""
-        self._learn([(features(text), label) for text, label in examples])
+        self._learn([(learnable(text), label) for text, label in examples])
 
     @classmethod
-    def from_features(cls, examples: Iterable[tuple[frozenset[str], str]]) -> LogisticRegression:
-        """As the constructor, from texts' features: several models learning from the same
-        texts extract their features once."""
+    def from_features(cls, examples: Iterable[tuple[tuple[str, ...], str]]) -> LogisticRegression:
+        """As the constructor, from texts' features as `learnable` gives them: several
+        models learning from the same texts extract their features once."""
         model = cls.__new__(cls)
         model._learn(list(examples))
         return model
 
-    def _learn(self, texts: list[tuple[frozenset[str], str]]) -> None:
+    def _learn(self, texts: list[tuple[tuple[str, ...], str]]) -> None:
         # A feature seen in a single example says more about that message than about its
         # kind: leaving it out makes learning faster and the table smaller.
         seen = Counter(f for present, _ in texts for f in present)
@@ -243,7 +249,7 @@ class SecondOpinion:
     whether a complaint also asks for something, learned from labelled examples."""
 
     def __init__(self, examples: Iterable[Example]) -> None:
-        read = [(features(e.text), e) for e in examples]
+        read = [(learnable(e.text), e) for e in examples]
         learn = LogisticRegression.from_features
         self.category = learn((f, e.category) for f, e in read)
         requests = [(f, e) for f, e in read if e.request_types]

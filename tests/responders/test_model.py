@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 from responders.model import Example, LogisticRegression, SecondOpinion, features
 
 EXAMPLES = [
@@ -52,3 +56,23 @@ def test_no_complaints_to_learn_from_means_no_opinion_on_asking():
     opinion = SecondOpinion(examples).read("You leaked my address. Delete it now!")
     assert opinion.asks == 0.5
     assert set(opinion.category) == {"disclosure_request", "consultation"}
+
+
+def test_the_same_examples_give_the_same_model_in_every_process():
+    # Features are sets, whose order follows string hashing, which differs by process.
+    script = (
+        "from tests.responders.test_model import EXAMPLES\n"
+        "from responders.model import LogisticRegression\n"
+        "print(sorted(LogisticRegression(EXAMPLES)._table.items()))\n"
+    )
+    tables = {
+        subprocess.run(
+            [sys.executable, "-c", script],
+            env={**os.environ, "PYTHONHASHSEED": seed},
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        for seed in ("1", "2", "3")
+    }
+    assert len(tables) == 1 and tables != {""}
