@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_right
+from collections.abc import Collection
 from dataclasses import dataclass, field
 
 from responders.lexicon import Hit, Lexicon
@@ -414,6 +415,17 @@ def read(subject: str, text: str, lexicon: Lexicon) -> Reading:
     )
 
 
+def _likeliest_type(
+    named_types: dict[str, float], type_odds: dict[str, float], ruled_out: Collection[str] = ()
+) -> str | None:
+    """The request type a message that asks seems to ask for, when the rules saw none
+    asked: the most strongly named in its body, else the model's likeliest."""
+    named = [t for t in REQUEST_TYPES if named_types[t] > 0 and t not in ruled_out]
+    if named:
+        return max(named, key=named_types.get)
+    return max(type_odds, key=type_odds.get) if type_odds else None
+
+
 def classify_text(
     subject: str, text: str, lexicon: Lexicon, *, needs_human_threshold: float = 0.3
 ) -> Classification:
@@ -454,9 +466,8 @@ def classify_text(
             guess = primary
         if guess != primary:
             if guess == "disclosure_request" and not types:
-                named = [t for t in REQUEST_TYPES if named_types[t] > 0]
-                likely = max(type_odds, key=type_odds.get) if type_odds else None
-                types = (max(named, key=named_types.get),) if named else (likely,) if likely else ()
+                likeliest = _likeliest_type(named_types, type_odds)
+                types = (likeliest,) if likeliest else ()
             if guess != "disclosure_request" or types:
                 if guess == "consultation":
                     types = ()
@@ -473,11 +484,7 @@ def classify_text(
                 reasons.append(f"model: no request ({opinion.asks:.2f})")
                 types, categories = (), ["complaint"]
             elif not types and opinion.asks > _ASK_SURE:
-                named = [
-                    t for t in REQUEST_TYPES if named_types[t] > 0 and t not in reading.ruled_out
-                ]
-                likely = max(type_odds, key=type_odds.get) if type_odds else None
-                pick = max(named, key=named_types.get) if named else likely
+                pick = _likeliest_type(named_types, type_odds, reading.ruled_out)
                 if pick:
                     reasons.append(f"model: a request ({opinion.asks:.2f})")
                     types, categories = (pick,), ["complaint", "disclosure_request"]
