@@ -123,8 +123,13 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         cfg = load_config(args.config)
+        level = logging.getLevelName(cfg.service.log_level.upper())
+        if args.command != "serve":
+            # A batch command's stderr is for its own progress and for trouble; the
+            # service's narration (such as where the model came from) is noise there.
+            level = max(level, logging.WARNING)
         logging.basicConfig(
-            level=cfg.service.log_level.upper(),
+            level=level,
             format="%(asctime)s %(levelname)s %(name)s: %(message)s",
             stream=sys.stderr,
         )

@@ -143,6 +143,10 @@ class Config:
         return Path(self.classifier.lexicon_dir or CONFIG_DIR / "lexicon")
 
     @property
+    def model_cache_dir(self) -> Path | None:
+        return Path(self.classifier.model_cache_dir) if self.classifier.model_cache_dir else None
+
+    @property
     def templates_dir(self) -> Path:
         return Path(self.replies.templates_dir or TEMPLATES_DIR)
 

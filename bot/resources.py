@@ -3,17 +3,32 @@ topics and templates. Any problem becomes a ConfigError naming the file."""
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import hashlib
 import json
+import logging
+import os
+import sys
+import tempfile
+import time
+import unicodedata
 from collections.abc import Iterator
 from pathlib import Path
 
+import responders.model
+import responders.text
 from bot.config import CONFIG_DIR, PROJECT_ROOT, Config, ConfigError, read_toml
 from responders.compose import ReplyKit, build_topics, make_environment
 from responders.lexicon import Lexicon, build_lexicon
 from responders.model import Example, SecondOpinion
 from responders.models import CATEGORIES
 from responders.text import strip_quoted
+
+log = logging.getLogger(__name__)
+# Stored models kept in the cache directory, newest first: room for a few configurations
+# in use side by side (the service and a test run, say) without relearning in turn.
+_KEEP_MODELS = 4
 
 
 def load_lexicon(cfg: Config) -> Lexicon:
@@ -24,15 +39,75 @@ def load_lexicon(cfg: Config) -> Lexicon:
     except ValueError as exc:
         raise ConfigError(f"lexicon in {directory}: {exc}") from exc
     examples = tuple(_examples(cfg))
-    lexicon.model = _second_opinion(examples) if examples else None
+    lexicon.model = _second_opinion(examples, cfg.model_cache_dir) if examples else None
     return lexicon
 
 
 @functools.lru_cache(maxsize=2)
-def _second_opinion(examples: tuple[Example, ...]) -> SecondOpinion:
-    # Learning takes a few seconds; a process that builds several services (the tests, a
-    # CLI command beside the service) learns from the same examples once.
-    return SecondOpinion(examples)
+def _second_opinion(examples: tuple[Example, ...], cache_dir: Path | None) -> SecondOpinion:
+    # Learning takes seconds: a process that builds several services (the tests, a CLI
+    # command beside the service) learns from the same examples once, and a restart reads
+    # the model stored by the start before.
+    if cache_dir is None:
+        return _learn(examples)
+    path = cache_dir / f"model-{_fingerprint(examples)}.bin"
+    try:
+        model = SecondOpinion.from_bytes(path.read_bytes())
+    except FileNotFoundError:
+        pass
+    except (OSError, ValueError) as exc:
+        log.warning("classifier: stored model %s unusable (%s); learning anew", path, exc)
+    else:
+        log.info("classifier: model read from %s", path)
+        with contextlib.suppress(OSError):
+            os.utime(path)  # in use: the last to be pruned
+        return model
+    model = _learn(examples)
+    _store(model, path)
+    return model
+
+
+def _learn(examples: tuple[Example, ...]) -> SecondOpinion:
+    started = time.perf_counter()
+    model = SecondOpinion(examples)
+    took = time.perf_counter() - started
+    log.info("classifier: learned from %d examples in %.1f s", len(examples), took)
+    return model
+
+
+def _fingerprint(examples: tuple[Example, ...]) -> str:
+    """What a stored model must have been learned from to be used: the same examples, by
+    the same learning and text-normalising code, on the same Unicode tables."""
+    digest = hashlib.sha256()
+    for module in (responders.model, responders.text):
+        digest.update(Path(module.__file__).read_bytes())
+    digest.update(f"{sys.version_info[:2]} {unicodedata.unidata_version}".encode())
+    for example in examples:
+        digest.update(json.dumps(example, ensure_ascii=False).encode())
+    return digest.hexdigest()[:32]
+
+
+def _store(model: SecondOpinion, path: Path) -> None:
+    """Write the model whole or not at all (a reader never sees half a file); a cache
+    that cannot be written costs the next start its time, nothing else."""
+    temporary = None
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=path.parent, prefix=".model-", delete=False) as out:
+            temporary = Path(out.name)
+            out.write(model.to_bytes())
+        os.replace(temporary, path)
+        temporary = None
+    except OSError as exc:
+        log.warning("classifier: cannot store the model in %s (%s)", path.parent, exc)
+        return
+    finally:
+        if temporary is not None:
+            temporary.unlink(missing_ok=True)
+    with contextlib.suppress(OSError):  # another process may be pruning too
+        stored = sorted(path.parent.glob("model-*.bin"), key=lambda p: p.stat().st_mtime)
+        for stale in stored[:-_KEEP_MODELS]:
+            stale.unlink(missing_ok=True)
 
 
 def _examples(cfg: Config) -> Iterator[Example]:

@@ -1,6 +1,7 @@
 """A small statistical second opinion for the classifier (pure): a multinomial logistic
 regression over words, word pairs and Japanese character pairs, learned from labelled
-examples at start-up. Its answer is blended with the lexicon rules' (responders/classify).
+examples at start-up (or read back as an earlier start stored it). Its answer is blended
+with the lexicon rules' (responders/classify).
 
 Logistic regression rather than naive Bayes: the features overlap heavily (a word pair
 repeats its two words, neighbouring character pairs share a character), which naive Bayes
@@ -11,12 +12,16 @@ scoring the other, it reached macro-F1 0.86 against naive Bayes' 0.80.
 from __future__ import annotations
 
 import functools
+import json
 import math
 import random
 import re
+import struct
+import sys
+from array import array
 from collections import Counter
 from collections.abc import Iterable, Iterator
-from itertools import pairwise
+from itertools import chain, pairwise
 from typing import NamedTuple
 
 from responders.text import normalize
@@ -171,11 +176,7 @@ class LogisticRegression:
     def odds(self, totals: list[float], present: int) -> dict[str, float]:
         """Probability of each label, from the summed weights of the features a text of
         `present` features holds."""
-        if len(self.labels) < 2:
-            return dict.fromkeys(self.labels, 1.0)
-        # Unit length over what the text contains, as in learning.
-        value = _scale(present)
-        return _softmax({c: self._bias[c] + value * totals[k] for k, c in enumerate(self.labels)})
+        return _odds(_Head(self.labels, tuple(self._bias.values())), totals, present)
 
 
 def _passes(data: list, order: random.Random) -> Iterator[tuple[float, float]]:
@@ -244,6 +245,14 @@ class Opinion(NamedTuple):
     asks: float
 
 
+class _Head(NamedTuple):
+    """One model's part of SecondOpinion: its labels and, in the same order, their biases.
+    Its weights are columns of SecondOpinion's shared table."""
+
+    labels: tuple[str, ...]
+    bias: tuple[float, ...]
+
+
 class SecondOpinion:
     """The category model, one yes/no model per request type, a deputy model and a model of
     whether a complaint also asks for something, learned from labelled examples."""
@@ -251,36 +260,45 @@ class SecondOpinion:
     def __init__(self, examples: Iterable[Example]) -> None:
         read = [(learnable(e.text), e) for e in examples]
         learn = LogisticRegression.from_features
-        self.category = learn((f, e.category) for f, e in read)
+        category = learn((f, e.category) for f, e in read)
         requests = [(f, e) for f, e in read if e.request_types]
         names = sorted({t for _, e in requests for t in e.request_types})
-        self.types = {
+        types = {
             t: learn((f, "yes" if t in e.request_types else "no") for f, e in requests)
             for t in names
         }
-        self.deputy = learn((f, "yes" if e.deputy else "no") for f, e in read)
-        self.asks = learn(
+        deputy = learn((f, "yes" if e.deputy else "no") for f, e in read)
+        asks = learn(
             (f, "yes" if e.request_types else "no") for f, e in read if e.category == "complaint"
         )
         # One table for all the models, so that a text's features are looked up once
         # rather than once per model (reading a message is 3-4 times faster): each
         # feature's weights for every model side by side, zeros where a model lacks it.
         # A yes/no model's first column is its fixed reference, all zeros: left out.
-        self._models = [self.category, self.deputy, self.asks, *self.types.values()]
-        skip = [1 if len(m.labels) == 2 else 0 for m in self._models]
-        zeros = [(0.0,) * len(m.labels) for m in self._models]
-        self._table = {
+        models = [category, deputy, asks, *types.values()]
+        skip = [_reference(m.labels) for m in models]
+        zeros = [(0.0,) * len(m.labels) for m in models]
+        table = {
             f: sum(
-                (m._table.get(f, z)[s:] for m, z, s in zip(self._models, zeros, skip, strict=True)),
+                (m._table.get(f, z)[s:] for m, z, s in zip(models, zeros, skip, strict=True)),
                 (),
             )
-            for f in set().union(*(m._table for m in self._models))
+            for f in set().union(*(m._table for m in models))
         }
-        self._skip = skip
-        self._width = sum(len(m.labels) - s for m, s in zip(self._models, skip, strict=True))
+        heads = [_Head(m.labels, tuple(m._bias[c] for c in m.labels)) for m in models]
+        self._settle(heads, tuple(types), table)
+
+    def _settle(
+        self, heads: list[_Head], type_names: tuple[str, ...], table: dict[str, tuple[float, ...]]
+    ) -> None:
+        self._heads = heads
+        self._type_names = type_names
+        self._table = table
+        self._skip = [_reference(h.labels) for h in heads]
+        self._width = sum(len(h.labels) - s for h, s in zip(heads, self._skip, strict=True))
 
     def __bool__(self) -> bool:
-        return bool(self.category)
+        return bool(self._heads[0].labels)
 
     def read(self, text: str) -> Opinion:
         present = _present(text)
@@ -292,9 +310,9 @@ class SecondOpinion:
         voice = _voice(len(rows))
         found = []
         start = 0
-        for model, skip in zip(self._models, self._skip, strict=True):
-            end = start + len(model.labels) - skip
-            found.append(model.odds([0.0] * skip + totals[start:end], len(present)))
+        for head, skip in zip(self._heads, self._skip, strict=True):
+            end = start + len(head.labels) - skip
+            found.append(_odds(head, [0.0] * skip + totals[start:end], len(present)))
             start = end
         category, deputy, asks, *types = found
         return Opinion(
@@ -302,8 +320,87 @@ class SecondOpinion:
             voice=voice,
             deputy=_heard(deputy, voice).get("yes", 0.0),
             # Learned from no complaints, or from complaints all alike: no opinion.
-            asks=_heard(asks, voice).get("yes", 0.0) if len(self.asks.labels) == 2 else 0.5,
+            asks=_heard(asks, voice).get("yes", 0.0) if len(self._heads[2].labels) == 2 else 0.5,
             types={
-                t: _heard(o, voice).get("yes", 0.0) for t, o in zip(self.types, types, strict=True)
+                t: _heard(o, voice).get("yes", 0.0)
+                for t, o in zip(self._type_names, types, strict=True)
             },
         )
+
+    def to_bytes(self) -> bytes:
+        """The learned model, for `from_bytes` to restore: plain data (JSON, feature names
+        and raw doubles), so that reading it back runs no code."""
+        names = list(self._table)
+        header = json.dumps(
+            {
+                "heads": [[list(h.labels), list(h.bias)] for h in self._heads],
+                "types": list(self._type_names),
+                "features": len(names),
+            },
+            ensure_ascii=False,
+        ).encode()
+        keys = "\n".join(names).encode()
+        weights = array("d", chain.from_iterable(map(self._table.__getitem__, names)))
+        if sys.byteorder == "big":
+            weights.byteswap()
+        sizes = struct.pack("<QQ", len(header), len(keys))
+        return _MAGIC + sizes + header + keys + weights.tobytes()
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> SecondOpinion:
+        """A model `to_bytes` wrote; ValueError for anything else (a truncated or foreign
+        file), so that the caller can learn anew instead."""
+        if not data.startswith(_MAGIC):
+            raise ValueError("not a model written by this version")
+        at = len(_MAGIC)
+        try:
+            header_size, keys_size = struct.unpack_from("<QQ", data, at)
+            at += 16
+            header = json.loads(data[at : at + header_size])
+            at += header_size
+            keys = data[at : at + keys_size].decode()
+            at += keys_size
+            heads = [
+                _Head(tuple(map(str, labels)), tuple(map(float, bias)))
+                for labels, bias in header["heads"]
+            ]
+            type_names = tuple(map(str, header["types"]))
+            count = int(header["features"])
+        except (struct.error, UnicodeDecodeError, KeyError, TypeError) as exc:
+            raise ValueError(f"model damaged: {exc!r}") from exc
+        names = keys.split("\n") if count else []
+        width = sum(len(h.labels) - _reference(h.labels) for h in heads)
+        if (
+            len(heads) != 3 + len(type_names)
+            or any(len(h.labels) != len(h.bias) for h in heads)
+            or len(names) != count
+            or len(data) - at != 8 * width * count
+        ):
+            raise ValueError("model damaged: its parts do not fit together")
+        weights = array("d")
+        weights.frombytes(data[at:])
+        if sys.byteorder == "big":
+            weights.byteswap()
+        rows = (tuple(weights[i : i + width]) for i in range(0, width * count, width))
+        model = cls.__new__(cls)
+        model._settle(heads, type_names, dict(zip(names, rows, strict=True)))
+        return model
+
+
+# The first bytes of a stored model; a change to the format changes them.
+_MAGIC = b"inquiry-desk second opinion 1\n"
+
+
+def _reference(labels: tuple[str, ...]) -> int:
+    """1 when a yes/no model's first label is its fixed reference (see _learn), else 0."""
+    return 1 if len(labels) == 2 else 0
+
+
+def _odds(head: _Head, totals: list[float], present: int) -> dict[str, float]:
+    """Probability of each label, from the summed weights of the features a text of
+    `present` features holds."""
+    if len(head.labels) < 2:
+        return dict.fromkeys(head.labels, 1.0)
+    # Unit length over what the text contains, as in learning.
+    value = _scale(present)
+    return _softmax({c: b + value * totals[k] for k, (c, b) in enumerate(zip(*head, strict=True))})

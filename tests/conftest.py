@@ -147,7 +147,9 @@ async def serve_process(
     )
     assert proc.stderr is not None
     while True:
-        line = await asyncio.wait_for(proc.stderr.readline(), 20)
+        # Only a guard against a hang: a first start with no stored model learns it first
+        # (about 15 s here, more on a busy two-core CI machine).
+        line = await asyncio.wait_for(proc.stderr.readline(), 120)
         if not line:
             raise AssertionError(f"service exited before logging {ready!r}")
         if ready in line:

@@ -6,6 +6,8 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 from responders.model import Example, LogisticRegression, SecondOpinion, features
 
 EXAMPLES = [
@@ -76,3 +78,35 @@ def test_the_same_examples_give_the_same_model_in_every_process():
         for seed in ("1", "2", "3")
     }
     assert len(tables) == 1 and tables != {""}
+
+
+def test_a_model_written_out_and_read_back_answers_the_same():
+    examples = [
+        Example(
+            text, label, ("disclosure",) if label == "disclosure_request" else (), "弁護士" in text
+        )
+        for text, label in [
+            *EXAMPLES,
+            ("弁護士として依頼者の開示を請求します", "disclosure_request"),
+        ]
+    ]
+    model = SecondOpinion(examples)
+    restored = SecondOpinion.from_bytes(model.to_bytes())
+    for text in [t for t, _ in EXAMPLES] + ["弁護士です 😡", "nothing known here"]:
+        assert restored.read(text) == model.read(text)
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        lambda data: data[:-8],  # cut short
+        lambda data: data + b"\0" * 8,  # too long
+        lambda data: b"not a model at all",
+        lambda data: data[:40],  # header cut
+        lambda data: data.replace(b'"heads"', b'"heady"', 1),
+    ],
+)
+def test_anything_but_a_whole_model_is_refused(damage):
+    data = SecondOpinion([Example(t, c, (), False) for t, c in EXAMPLES]).to_bytes()
+    with pytest.raises(ValueError):
+        SecondOpinion.from_bytes(damage(data))
