@@ -38,6 +38,7 @@ TABLES = (
     "greeting",
     "deletion",
     "not_asking_now",
+    "calm",
 )
 
 _WORD = re.compile(r"[a-z][a-z']+")

@@ -200,6 +200,46 @@ def test_an_angry_face_in_a_chat_message_makes_the_request_a_complaint(text, cal
     assert sort(calm).category == "disclosure_request"
 
 
+def test_a_repeated_ask_stays_a_complaint_when_the_model_reads_a_plain_request():
+    # The model alone reads this calm wording as a plain correction request.
+    text = (
+        "Second time I'm writing about this. The birthday on my account is wrong, "
+        "please correct it to 4 March 1990."
+    )
+    assert LEXICON.model.read(text).category["disclosure_request"] > 0.5
+    c = sort(text)
+    assert c.category == "complaint" and c.request_types == ("revision",)
+    assert "disclosure_request" in c.categories
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I'm not angry, but please stop sending me the catalogue.",
+        "別に怒ってへんけど、俺の位置情報は使わんでええから止めといて。",
+    ],
+)
+def test_disclaimed_anger_leaves_a_plain_request(text):
+    c = sort(text)
+    assert c.categories == ("disclosure_request",)
+    assert c.request_types == ("usage_withholding",)
+    assert not any(r.startswith("anger") for r in c.reasons)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "This is insulting and wrong. Please delete the false note on my record.",
+        "高齢の母を狙うようなやり方に強い憤りを感じています。母の情報を営業に使うのはやめてください。",
+        "ポイントカードに年収まで書かせるのは、さすがに取りすぎだと思います。年収の情報は消去してください。",
+        "回答が定額小為替のみとは、納得がいきません。とにかく私の保有個人データを開示してください。",
+    ],
+)
+def test_a_grievance_in_strong_words_is_a_complaint_with_its_request(text):
+    c = sort(text)
+    assert c.category == "complaint" and "disclosure_request" in c.categories
+
+
 # -- deputies ---------------------------------------------------------------------------
 
 
