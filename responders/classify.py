@@ -34,8 +34,10 @@ from responders.text import detect_language, normalize, strip_quoted
 _OUTRIGHT_GRIEVANCE = 5.0
 # Anger, repetition or an ignored request that the rules saw keep a complaint a complaint:
 # the model may make a plain request of it only when it all but rules a complaint out.
+# Without anger, the rules' complaint stands while the model gives it this much.
 _ANGER_KEPT = 1.0
 _COMPLAINT_RULED_OUT = 0.1
+_COMPLAINT_STANDS = 0.25
 # A message of at most this many sentences (the subject counts as one) is brief.
 _BRIEF_SENTENCES = 2
 # How much the rules' deputy flag weighs against the deputy model's probability.
@@ -471,11 +473,11 @@ def classify_text(
         # Anger markers, repeated asks and ignored earlier requests turn a request into a
         # complaint. Writers draw the line between a calm grievance with a request and a
         # request in different places, and the model learned from all of them: where the
-        # rules saw anger, theirs is the answer unless the model all but rules it out.
-        angry = (
-            primary == "complaint"
-            and reading.anger >= _ANGER_KEPT
-            and odds.get("complaint", 0.0) >= _COMPLAINT_RULED_OUT
+        # rules saw anger, theirs is the answer unless the model all but rules it out;
+        # where they saw a grievance, unless the model finds a complaint unlikely.
+        grievance_stands = primary == "complaint" and (
+            (reading.anger >= _ANGER_KEPT and odds.get("complaint", 0.0) >= _COMPLAINT_RULED_OUT)
+            or odds.get("complaint", 0.0) >= _COMPLAINT_STANDS
         )
         kept = (
             (
@@ -484,7 +486,7 @@ def classify_text(
                 and (guess == "consultation" or (guess == "complaint" and not complaint))
             )
             or (guess == "consultation" and complaint >= _OUTRIGHT_GRIEVANCE)
-            or (guess == "disclosure_request" and angry)
+            or (guess == "disclosure_request" and grievance_stands)
         )
         if kept:
             guess = primary

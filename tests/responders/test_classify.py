@@ -212,6 +212,18 @@ def test_a_repeated_ask_stays_a_complaint_when_the_model_reads_a_plain_request()
     assert "disclosure_request" in c.categories
 
 
+def test_a_calm_grievance_stays_a_complaint_while_the_model_finds_one_plausible():
+    text = (
+        "I never agreed to receive texts from your partners. Please tell me what you use "
+        "my number for and stop giving it to them."
+    )
+    # Less likely than a plain request, in the model's reading; likely enough to stand.
+    assert 0.25 <= LEXICON.model.read(f"\n{text}").category["complaint"] < 0.5
+    c = sort(text)
+    assert c.category == "complaint" and "disclosure_request" in c.categories
+    assert set(c.request_types) == {"purpose_notification", "third_party_halt"}
+
+
 @pytest.mark.parametrize(
     "text",
     [
