@@ -84,7 +84,12 @@ def test_a_guardian_acting_for_someone_is_not_staff_handling_a_request():
 
 
 @pytest.mark.parametrize(
-    "text", ["what do you have on me?", "私についてどんな情報を持っているのか知りたいです。"]
+    "text",
+    [
+        "what do you have on me?",
+        "what do you guys have on me?",
+        "私についてどんな情報を持っているのか知りたいです。",
+    ],
 )
 def test_what_do_you_have_on_me_is_a_disclosure_request(text):
     c = sort(text)
@@ -184,6 +189,30 @@ def test_an_ignored_request_is_a_complaint_and_keeps_the_request(text):
     assert c.category == "complaint"
     assert "disclosure_request" in c.categories
     assert "usage_withholding" in c.request_types
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "3rd time asking: please delete my account.",
+        "開示請求して1ヶ月待ってます。まだですか？早く開示してください",
+    ],
+)
+def test_a_short_repeated_ask_is_a_complaint_and_keeps_the_request(text):
+    c = sort(text)
+    assert c.category == "complaint" and "disclosure_request" in c.categories
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "What's the fee for a disclosure request?",
+        "How many days do you take to answer a disclosure request?",
+    ],
+)
+def test_asking_about_the_fee_or_the_time_a_request_takes_is_a_consultation(text):
+    c = sort(text)
+    assert c.categories == ("consultation",) and c.request_types == ()
 
 
 @pytest.mark.parametrize(
