@@ -177,30 +177,26 @@ def test_a_policy_question_inside_a_request_phrase_does_not_make_it_a_question()
 
 
 @pytest.mark.parametrize(
-    "text",
+    ("text", "request_type"),
     [
-        "This is the third time I am asking you to delete my data. Nobody has answered. "
-        "Delete it now!",
-        "何度もお願いしているのに、いまだに広告メールが届きます。私の個人情報を削除してください。",
+        (
+            "This is the third time I am asking you to delete my data. Nobody has answered. "
+            "Delete it now!",
+            "usage_withholding",
+        ),
+        (
+            "何度もお願いしているのに、いまだに広告メールが届きます。私の個人情報を削除してください。",
+            "usage_withholding",
+        ),
+        ("3rd time asking: please delete my account.", "usage_withholding"),
+        ("開示請求して1ヶ月待ってます。まだですか？早く開示してください", "disclosure"),
     ],
 )
-def test_an_ignored_request_is_a_complaint_and_keeps_the_request(text):
+def test_an_ignored_request_is_a_complaint_and_keeps_the_request(text, request_type):
     c = sort(text)
     assert c.category == "complaint"
     assert "disclosure_request" in c.categories
-    assert "usage_withholding" in c.request_types
-
-
-@pytest.mark.parametrize(
-    "text",
-    [
-        "3rd time asking: please delete my account.",
-        "開示請求して1ヶ月待ってます。まだですか？早く開示してください",
-    ],
-)
-def test_a_short_repeated_ask_is_a_complaint_and_keeps_the_request(text):
-    c = sort(text)
-    assert c.category == "complaint" and "disclosure_request" in c.categories
+    assert request_type in c.request_types
 
 
 @pytest.mark.parametrize(
