@@ -231,6 +231,8 @@ class Reading:
     scores: dict[str, float]
     # The part of the complaint evidence that is anger, repetition or an ignored request.
     anger: float
+    # The writer disclaims a grievance ("I'm not angry", 「苦情ではありません」).
+    calm: bool
     type_scores: dict[str, float]
     named_types: dict[str, float]
     # A request put outright ("take me off your list") in the body.
@@ -305,6 +307,7 @@ def read(subject: str, text: str, lexicon: Lexicon) -> Reading:
     asked = pressed = False
     outright = False
     complaint = consultation = anger = 0.0
+    disclaimed = False
     previous = _Sentence(0, 0, False)
     for sentence in sentences:
         asks = sentence.has("request_marker")
@@ -370,9 +373,11 @@ def read(subject: str, text: str, lexicon: Lexicon) -> Reading:
             outright = outright or w >= _INTRINSIC
             type_scores[t] += w
             cite(sentence, f"request_type.{t}")
-        # "I'm not angry, just tidying up" disclaims the anger its own words name.
-        angry = 0.0 if sentence.has("calm") else sentence.score("anger")
-        grievance = sentence.score("category.complaint") + angry
+        # "I'm not angry, just tidying up" disclaims the grievance its own words name.
+        calm = sentence.has("calm")
+        disclaimed = disclaimed or calm
+        angry = 0.0 if calm else sentence.score("anger")
+        grievance = 0.0 if calm else sentence.score("category.complaint") + angry
         if grievance and not about_process:
             complaint += grievance
             anger += angry
@@ -416,6 +421,7 @@ def read(subject: str, text: str, lexicon: Lexicon) -> Reading:
         confidence=confidence,
         scores=scores,
         anger=anger,
+        calm=disclaimed,
         type_scores=type_scores,
         named_types=named_types,
         outright=outright,
@@ -487,6 +493,8 @@ def classify_text(
             )
             or (guess == "consultation" and complaint >= _OUTRIGHT_GRIEVANCE)
             or (guess == "disclosure_request" and grievance_stands)
+            # Nor may it find a grievance the writer disclaims and the rules did not see.
+            or (guess == "complaint" and reading.calm and complaint < _COMPLAINT)
         )
         if kept:
             guess = primary

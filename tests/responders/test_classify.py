@@ -254,6 +254,10 @@ def test_a_calm_grievance_stays_a_complaint_while_the_model_finds_one_plausible(
     [
         "I'm not angry, but please stop sending me the catalogue.",
         "別に怒ってへんけど、俺の位置情報は使わんでええから止めといて。",
+        # The model alone reads a grievance here.
+        "I'm not angry, just tired of it. I bought a sofa in March and since then every page "
+        "shows me sofa ads. I don't need another one. Please stop using my purchase history "
+        "for advertising.",
     ],
 )
 def test_disclaimed_anger_leaves_a_plain_request(text):
