@@ -108,5 +108,10 @@ def detect_language(*texts: str) -> str:
 
 
 def normalize(text: str) -> str:
-    """NFKC and case-fold, so full-width and half-width forms and cases compare equal."""
-    return unicodedata.normalize("NFKC", text).casefold()
+    """NFKC and case-fold, so full-width and half-width forms and cases compare equal; and
+    one apostrophe, so that "don’t" from a phone reads as "don't" typed on a keyboard."""
+    return unicodedata.normalize("NFKC", text).casefold().translate(_APOSTROPHES)
+
+
+# NFKC leaves typographic apostrophes (and the modifier letter some keyboards send) alone.
+_APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'"})

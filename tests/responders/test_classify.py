@@ -203,6 +203,7 @@ def test_an_ignored_request_is_a_complaint_and_keeps_the_request(text, request_t
     "text",
     [
         "What's the fee for a disclosure request?",
+        "What’s the fee for a disclosure request?",  # the apostrophe a phone types
         "How many days do you take to answer a disclosure request?",
     ],
 )

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from responders.text import detect_language, strip_quoted
+from responders.text import detect_language, normalize, strip_quoted
 
 
 def test_language_mostly_japanese_with_latin_ids():
@@ -46,3 +46,7 @@ def test_strip_gmail_japanese_header_and_mobile_footer():
 def test_outlook_english_separator():
     body = "Thanks, see below.\n\n________________________________\nFrom: A\nSent: B\nOld"
     assert strip_quoted(body) == "Thanks, see below."
+
+
+def test_normalize_reads_a_curly_apostrophe_as_a_straight_one():
+    assert normalize("I DON’T want it, it’s mine") == "i don't want it, it's mine"
