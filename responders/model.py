@@ -176,7 +176,12 @@ class LogisticRegression:
     def odds(self, totals: list[float], present: int) -> dict[str, float]:
         """Probability of each label, from the summed weights of the features a text of
         `present` features holds."""
-        return _odds(_Head(self.labels, tuple(self._bias.values())), totals, present)
+        return _odds(self.head, totals, present)
+
+    @property
+    def head(self) -> _Head:
+        """Its labels and their biases, as SecondOpinion keeps each model."""
+        return _Head(self.labels, tuple(self._bias[c] for c in self.labels))
 
 
 def _passes(data: list, order: random.Random) -> Iterator[tuple[float, float]]:
@@ -285,8 +290,7 @@ class SecondOpinion:
             )
             for f in set().union(*(m._table for m in models))
         }
-        heads = [_Head(m.labels, tuple(m._bias[c] for c in m.labels)) for m in models]
-        self._settle(heads, tuple(types), table)
+        self._settle([m.head for m in models], tuple(types), table)
 
     def _settle(
         self, heads: list[_Head], type_names: tuple[str, ...], table: dict[str, tuple[float, ...]]
@@ -403,4 +407,5 @@ def _odds(head: _Head, totals: list[float], present: int) -> dict[str, float]:
         return dict.fromkeys(head.labels, 1.0)
     # Unit length over what the text contains, as in learning.
     value = _scale(present)
-    return _softmax({c: b + value * totals[k] for k, (c, b) in enumerate(zip(*head, strict=True))})
+    labelled = enumerate(zip(head.labels, head.bias, strict=True))
+    return _softmax({c: b + value * totals[k] for k, (c, b) in labelled})
