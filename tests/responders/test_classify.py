@@ -70,6 +70,29 @@ def test_staff_asking_about_their_own_data_are_not_handlers(text):
     assert c.category == "disclosure_request"
 
 
+@pytest.mark.parametrize(
+    ("text", "category"),
+    [
+        (
+            "先日、御社の提携先から電話があり、私の購入履歴を知っていました。"
+            "どういうことでしょうか。今後、私の情報を提携先に渡さないでください。",
+            "complaint",
+        ),
+        (
+            "提携先から「actioの会員様向けのご案内です」とお電話をいただきました。"
+            "今後は私の情報を提携先に渡さないでいただけますか。",
+            "disclosure_request",
+        ),
+    ],
+)
+def test_a_partner_calling_the_writer_does_not_make_them_staff(text, category):
+    # 「提携先から」 reads as a handler's word to the rules; the model is sure the writer
+    # speaks for themselves.
+    assert sort_by_rules(text).category == "consultation"
+    c = sort(text)
+    assert c.category == category and c.request_types == ("third_party_halt",)
+
+
 def test_a_guardian_acting_for_someone_is_not_staff_handling_a_request():
     c = sort(
         "私は黒田善三の成年後見人をしております。登記事項証明書を同封いたします。"
