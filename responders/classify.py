@@ -27,7 +27,7 @@ from bisect import bisect_right
 from collections.abc import Collection
 from dataclasses import dataclass, field
 
-from responders.lexicon import Hit, Lexicon
+from responders.lexicon import Hit, Lexicon, starts_word
 from responders.models import CATEGORIES, REQUEST_TYPES, Classification, Inquiry
 from responders.text import detect_language, normalize, strip_quoted
 
@@ -81,9 +81,6 @@ _QUESTION_END = re.compile(r"([?？]|(か|でしょうか|ますか|ですか|�
 _WRAP_WIDTH = 60
 _WIDE = re.compile(r"[\u2e80-\uffef]")
 _LIST_START = "-*・•●■1234567890(（「"
-# Phrases that start with a Latin letter match only at the start of a word ("our store"
-# is not in "your store").
-_LATIN = frozenset("abcdefghijklmnopqrstuvwxyz")
 _QUESTION_START = re.compile(
     r"^\s*(how|what|when|where|which|who|whom|why|can|could|do|does|did|is|are|was|will|"
     r"would|should|may|am|have|has)\b(?!\s*(not|n't)\b)"
@@ -165,10 +162,6 @@ def _sentences(doc: str) -> list[_Sentence]:
     if doc[pos:].strip():
         out.append(_Sentence(pos, len(doc), _is_question(doc[pos:])))
     return out
-
-
-def _at_word_start(doc: str, hit: Hit) -> bool:
-    return not (hit.start and hit.phrase[0] in _LATIN and doc[hit.start - 1] in _LATIN)
 
 
 def _request_types_apart(
@@ -263,7 +256,7 @@ def read(subject: str, text: str, lexicon: Lexicon) -> Reading:
     doc = f"{head}\n{body}"
     hits = _request_types_apart(
         {
-            table: [(h, w) for h, w in table_hits if _at_word_start(doc, h)]
+            table: [(h, w) for h, w in table_hits if starts_word(doc, h.start, h.phrase)]
             for table, table_hits in lexicon.find(doc).items()
         }
     )

@@ -5,6 +5,10 @@ Matching is one pass of an Aho-Corasick automaton (pyahocorasick) over the text:
 phrase of every table is found at every position, overlaps included, in time that does
 not grow with the number of phrases. English words a typo away from a lexicon word are
 corrected first (rapidfuzz).
+
+A phrase may be a frame of two parts, "stop ... texting" or 「提供...控え」: the second part
+follows the first within a few words of the same sentence. Its hit covers the second
+part, the word that names what is asked.
 """
 
 from __future__ import annotations
@@ -42,6 +46,12 @@ TABLES = (
 )
 
 _WORD = re.compile(r"[a-z][a-z']+")
+# A frame's parts ("stop ... texting"): at most this many characters apart, with no end of
+# a sentence between them.
+FRAME = "..."
+_FRAME_GAP = 40
+_SENTENCE_BREAK = re.compile(r"[。．!?！？\n]|\.(?=\s)")
+_LATIN = frozenset("abcdefghijklmnopqrstuvwxyz")
 # Words this short are too easily a typo of something else.
 _FUZZY_MIN_WORD = 5
 
@@ -71,9 +81,18 @@ class Lexicon:
         for table, phrases in self.tables.items():
             for phrase, weight in phrases.items():
                 self._entries.setdefault(phrase, []).append((table, weight))
-        self._automaton = ahocorasick.Automaton()
+        # A frame is found through its parts: each is a word of the automaton too.
+        self._frames: dict[str, list[tuple[str, str, tuple[tuple[str, float], ...]]]] = {}
+        words = {p: tuple(e) for p, e in self._entries.items() if FRAME not in p}
         for phrase, entries in self._entries.items():
-            self._automaton.add_word(phrase, (phrase, tuple(entries)))
+            if FRAME in phrase:
+                first, second = (part.strip() for part in phrase.split(FRAME, 1))
+                self._frames.setdefault(first, []).append((second, phrase, tuple(entries)))
+                words.setdefault(first, ())
+                words.setdefault(second, ())
+        self._automaton = ahocorasick.Automaton()
+        for phrase, entries in words.items():
+            self._automaton.add_word(phrase, (phrase, entries))
         self._automaton.make_automaton()
         self._greeting = re.compile(
             "|".join(re.escape(p) for p in sorted(self.phrases("greeting"), key=len, reverse=True))
@@ -113,11 +132,42 @@ class Lexicon:
         found: dict[str, list[tuple[Hit, float]]] = {}
         if not self._entries:
             return found
+        places: dict[str, list[int]] = {}
         for end, (phrase, entries) in self._automaton.iter(text):
-            hit = Hit(end + 1 - len(phrase), end + 1, phrase)
+            start = end + 1 - len(phrase)
+            hit = Hit(start, end + 1, phrase)
             for table, weight in entries:
                 found.setdefault(table, []).append((hit, weight))
+            places.setdefault(phrase, []).append(start)
+        for first, frames in self._frames.items():
+            for start in places.get(first, ()):
+                after = start + len(first)
+                for second, phrase, entries in frames:
+                    at = _following(text, after, second, places.get(second, ()))
+                    if at is not None:
+                        hit = Hit(at, at + len(second), phrase)
+                        for table, weight in entries:
+                            found.setdefault(table, []).append((hit, weight))
         return found
+
+
+def starts_word(text: str, start: int, phrase: str) -> bool:
+    """False where a phrase that starts with a Latin letter would start inside a word
+    ("our store" is not in "your store")."""
+    return not (start and phrase[0] in _LATIN and text[start - 1] in _LATIN)
+
+
+def _following(text: str, after: int, part: str, starts: list[int]) -> int | None:
+    """Where `part` starts a word within a few characters after `after`, in the same
+    sentence; None when it does not."""
+    for start in starts:
+        if (
+            after <= start <= after + _FRAME_GAP
+            and starts_word(text, start, part)
+            and not _SENTENCE_BREAK.search(text, after, start)
+        ):
+            return start
+    return None
 
 
 def _flatten(data: dict, prefix: str = "") -> dict[str, dict]:

@@ -128,6 +128,25 @@ def test_take_me_off_your_list_is_usage_withholding():
 
 
 @pytest.mark.parametrize(
+    ("text", "request_type"),
+    [
+        ("Please stop the SMS promotions.", "usage_withholding"),
+        (
+            "Could you tell me whether my address was ever passed to other firms?",
+            "third_party_records",
+        ),
+        ("I'd like my details no longer shared with the card partner.", "third_party_halt"),
+        ("Please let me know what else is stored about me.", "disclosure"),
+        ("差し支えなければ、今後の提供はお控えいただけませんでしょうか。", "third_party_halt"),
+        ("今まで渡したのがどこか一覧ください", "third_party_records"),
+    ],
+)
+def test_a_request_put_in_everyday_words_is_recognised_by_the_rules(text, request_type):
+    # Frames: the words of the request stand a few words apart ("stop the SMS promotions").
+    assert sort_by_rules(text).request_types == (request_type,)
+
+
+@pytest.mark.parametrize(
     "text",
     [
         "The note on my account says I returned used items. It is not correct. Please delete it.",
@@ -263,8 +282,8 @@ def test_a_repeated_ask_stays_a_complaint_when_the_model_reads_a_plain_request()
 
 def test_a_calm_grievance_stays_a_complaint_while_the_model_finds_one_plausible():
     text = (
-        "I never agreed to receive texts from your partners. Please tell me what you use "
-        "my number for and stop giving it to them."
+        "I never agreed to receive texts from your partners. Could you tell me what you use "
+        "my number for, and stop giving it to them?"
     )
     # Less likely than a plain request, in the model's reading; likely enough to stand.
     assert 0.25 <= LEXICON.model.read(f"\n{text}").category["complaint"] < 0.5
@@ -427,7 +446,7 @@ def test_a_request_asked_now_stays_beside_a_grievance():
 def test_the_model_finds_the_request_in_a_grievance_the_rules_missed():
     text = (
         "You printed my home address on a parcel label for a neighbour's order. Unacceptable. "
-        "Whatever you hold on me, I want to see all of it."
+        "Whatever is in your files about me, I want to see it all."
     )
     without_model = sort_by_rules(text)
     assert without_model.request_types == ()

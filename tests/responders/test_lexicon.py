@@ -1,0 +1,45 @@
+"""Phrase matching, frames of two parts included."""
+
+from __future__ import annotations
+
+import pytest
+
+from responders.lexicon import build_lexicon
+
+
+def found(text: str, table: str = "request_type.usage_withholding") -> list[tuple[str, str]]:
+    lexicon = build_lexicon(
+        {table: {"stop ... texting": 3.0, "提供...控え": 3.0, "take me off": 3.0}}
+    )
+    return [(hit.phrase, text[hit.start : hit.end]) for hit, _ in lexicon.find(text).get(table, [])]
+
+
+def test_a_plain_phrase_is_found_where_it_stands():
+    assert found("please take me off your list") == [("take me off", "take me off")]
+
+
+@pytest.mark.parametrize(
+    ("text", "part"),
+    [
+        ("please stop texting me", "texting"),
+        ("please stop all the promotional texting, thanks", "texting"),
+        ("今後の提供はお控えください", "控え"),
+    ],
+)
+def test_a_frame_is_found_when_its_second_part_follows_in_the_sentence(text, part):
+    # The hit covers the second part, the word that names what is asked.
+    assert [covered for _, covered in found(text)] == [part]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "texting is fine, but please stop",  # the wrong order
+        "please stop. texting me is fine",  # another sentence
+        "提供について伺います。控えはありますか",  # another sentence (Japanese)
+        "please stop by the store some day next week, and do not worry about texting",
+        "stop pretexting",  # inside another word
+    ],
+)
+def test_a_frame_is_not_found_apart_or_out_of_order(text):
+    assert found(text) == []
