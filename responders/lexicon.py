@@ -83,16 +83,16 @@ class Lexicon:
                 self._entries.setdefault(phrase, []).append((table, weight))
         # A frame is found through its parts: each is a word of the automaton too.
         self._frames: dict[str, list[tuple[str, str, tuple[tuple[str, float], ...]]]] = {}
-        words = {p: tuple(e) for p, e in self._entries.items() if FRAME not in p}
+        parts: set[str] = set()
         for phrase, entries in self._entries.items():
             if FRAME in phrase:
                 first, second = (part.strip() for part in phrase.split(FRAME, 1))
                 self._frames.setdefault(first, []).append((second, phrase, tuple(entries)))
-                words.setdefault(first, ())
-                words.setdefault(second, ())
+                parts.update((first, second))
+        words = {p: tuple(e) for p, e in self._entries.items() if FRAME not in p}
         self._automaton = ahocorasick.Automaton()
-        for phrase, entries in words.items():
-            self._automaton.add_word(phrase, (phrase, entries))
+        for phrase in words.keys() | parts:
+            self._automaton.add_word(phrase, (phrase, words.get(phrase, ()), phrase in parts))
         self._automaton.make_automaton()
         self._greeting = re.compile(
             "|".join(re.escape(p) for p in sorted(self.phrases("greeting"), key=len, reverse=True))
@@ -133,12 +133,13 @@ class Lexicon:
         if not self._entries:
             return found
         places: dict[str, list[int]] = {}
-        for end, (phrase, entries) in self._automaton.iter(text):
+        for end, (phrase, entries, part) in self._automaton.iter(text):
             start = end + 1 - len(phrase)
             hit = Hit(start, end + 1, phrase)
             for table, weight in entries:
                 found.setdefault(table, []).append((hit, weight))
-            places.setdefault(phrase, []).append(start)
+            if part:
+                places.setdefault(phrase, []).append(start)
         for first, frames in self._frames.items():
             for start in places.get(first, ()):
                 after = start + len(first)
