@@ -256,7 +256,9 @@ def read(subject: str, text: str, lexicon: Lexicon) -> Reading:
     doc = f"{head}\n{body}"
     hits = _request_types_apart(
         {
-            table: [(h, w) for h, w in table_hits if starts_word(doc, h.start, h.phrase)]
+            table: [
+                (h, w) for h, w in table_hits if starts_word(doc, h.start, doc[h.start : h.end])
+            ]
             for table, table_hits in lexicon.find(doc).items()
         }
     )

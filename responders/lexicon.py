@@ -138,15 +138,19 @@ class Lexicon:
             hit = Hit(start, end + 1, phrase)
             for table, weight in entries:
                 found.setdefault(table, []).append((hit, weight))
-            if part:
+            if part and starts_word(text, start, phrase):
                 places.setdefault(phrase, []).append(start)
+        # A frame counts once where its second part stands, however many first parts
+        # precede it ("stop, please stop the texting").
+        framed: set[Hit] = set()
         for first, frames in self._frames.items():
             for start in places.get(first, ()):
                 after = start + len(first)
                 for second, phrase, entries in frames:
                     at = _following(text, after, second, places.get(second, ()))
-                    if at is not None:
-                        hit = Hit(at, at + len(second), phrase)
+                    hit = Hit(at, at + len(second), phrase) if at is not None else None
+                    if hit and hit not in framed:
+                        framed.add(hit)
                         for table, weight in entries:
                             found.setdefault(table, []).append((hit, weight))
         return found
@@ -159,14 +163,10 @@ def starts_word(text: str, start: int, phrase: str) -> bool:
 
 
 def _following(text: str, after: int, part: str, starts: list[int]) -> int | None:
-    """Where `part` starts a word within a few characters after `after`, in the same
-    sentence; None when it does not."""
+    """Where `part` (found at `starts`, each the start of a word) stands within a few
+    characters after `after`, in the same sentence; None when it does not."""
     for start in starts:
-        if (
-            after <= start <= after + _FRAME_GAP
-            and starts_word(text, start, part)
-            and not _SENTENCE_BREAK.search(text, after, start)
-        ):
+        if after <= start <= after + _FRAME_GAP and not _SENTENCE_BREAK.search(text, after, start):
             return start
     return None
 

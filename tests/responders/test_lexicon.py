@@ -9,7 +9,14 @@ from responders.lexicon import build_lexicon
 
 def found(text: str, table: str = "request_type.usage_withholding") -> list[tuple[str, str]]:
     lexicon = build_lexicon(
-        {table: {"stop ... texting": 3.0, "提供...控え": 3.0, "take me off": 3.0}}
+        {
+            table: {
+                "stop ... texting": 3.0,
+                "提供...控え": 3.0,
+                "dm...止めて": 3.0,
+                "take me off": 3.0,
+            }
+        }
     )
     return [(hit.phrase, text[hit.start : hit.end]) for hit, _ in lexicon.find(text).get(table, [])]
 
@@ -24,6 +31,8 @@ def test_a_plain_phrase_is_found_where_it_stands():
         ("please stop texting me", "texting"),
         ("please stop all the promotional texting, thanks", "texting"),
         ("今後の提供はお控えください", "控え"),
+        ("dm止めてください", "止めて"),
+        ("stop, please stop the texting", "texting"),  # once, however many first parts
     ],
 )
 def test_a_frame_is_found_when_its_second_part_follows_in_the_sentence(text, part):
@@ -39,6 +48,7 @@ def test_a_frame_is_found_when_its_second_part_follows_in_the_sentence(text, par
         "提供について伺います。控えはありますか",  # another sentence (Japanese)
         "please stop by the store some day next week, and do not worry about texting",
         "stop pretexting",  # inside another word
+        "nonstop texting",  # the first part inside another word
     ],
 )
 def test_a_frame_is_not_found_apart_or_out_of_order(text):
