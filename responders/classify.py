@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 
 from responders.lexicon import Hit, Lexicon, starts_word
 from responders.models import CATEGORIES, REQUEST_TYPES, Classification, Inquiry
-from responders.text import detect_language, normalize, strip_quoted
+from responders.text import SENTENCE_END, detect_language, normalize, strip_quoted
 
 # Grievance evidence from which a complaint is plain whatever the model thinks.
 _OUTRIGHT_GRIEVANCE = 5.0
@@ -73,8 +73,6 @@ _ACTING_FOR = 2.0
 _INTRINSIC = 3.0
 # Evidence needed before a complaint is considered made.
 _COMPLAINT = 2.0
-# A full stop ends a sentence only before a space: not in "m.lee@example.com" or "3.5".
-_SENTENCE_END = re.compile(r"(?:[。．!?！？\n]|\.(?=\s|$))+")
 _QUESTION_END = re.compile(r"([?？]|(か|でしょうか|ますか|ですか|のか|かな)[。．]?)\s*$")
 # A physical line this wide (CJK characters count double) that ends without punctuation
 # was wrapped by the mail client: the sentence goes on in the next line.
@@ -153,7 +151,7 @@ def _unwrap(doc: str) -> str:
 def _sentences(doc: str) -> list[_Sentence]:
     out = []
     pos = 0
-    for m in _SENTENCE_END.finditer(doc):
+    for m in SENTENCE_END.finditer(doc):
         end = m.end()
         text = doc[pos:end]
         if text.strip():

@@ -20,7 +20,7 @@ import ahocorasick
 from rapidfuzz import fuzz, process
 
 from responders.model import SecondOpinion
-from responders.text import normalize
+from responders.text import SENTENCE_END, normalize
 
 TABLES = (
     "category.complaint",
@@ -50,7 +50,6 @@ _WORD = re.compile(r"[a-z][a-z']+")
 # a sentence between them.
 FRAME = "..."
 _FRAME_GAP = 40
-_SENTENCE_BREAK = re.compile(r"[。．!?！？\n]|\.(?=\s)")
 _LATIN = frozenset("abcdefghijklmnopqrstuvwxyz")
 # Words this short are too easily a typo of something else.
 _FUZZY_MIN_WORD = 5
@@ -143,16 +142,17 @@ class Lexicon:
         # A frame counts once where its second part stands, however many first parts
         # precede it ("stop, please stop the texting").
         framed: set[Hit] = set()
-        for first, frames in self._frames.items():
-            for start in places.get(first, ()):
+        for first, starts in places.items():
+            for start in starts:
                 after = start + len(first)
-                for second, phrase, entries in frames:
-                    at = _following(text, after, second, places.get(second, ()))
-                    hit = Hit(at, at + len(second), phrase) if at is not None else None
-                    if hit and hit not in framed:
-                        framed.add(hit)
-                        for table, weight in entries:
-                            found.setdefault(table, []).append((hit, weight))
+                for second, phrase, entries in self._frames.get(first, ()):
+                    at = _following(text, after, places.get(second, ()))
+                    hit = None if at is None else Hit(at, at + len(second), phrase)
+                    if hit is None or hit in framed:
+                        continue
+                    framed.add(hit)
+                    for table, weight in entries:
+                        found.setdefault(table, []).append((hit, weight))
         return found
 
 
@@ -162,11 +162,11 @@ def starts_word(text: str, start: int, phrase: str) -> bool:
     return not (start and phrase[0] in _LATIN and text[start - 1] in _LATIN)
 
 
-def _following(text: str, after: int, part: str, starts: list[int]) -> int | None:
-    """Where `part` (found at `starts`, each the start of a word) stands within a few
-    characters after `after`, in the same sentence; None when it does not."""
+def _following(text: str, after: int, starts: list[int]) -> int | None:
+    """The first of `starts` (where a frame's second part starts a word) within a few
+    characters after `after`, in the same sentence; None when there is none."""
     for start in starts:
-        if after <= start <= after + _FRAME_GAP and not _SENTENCE_BREAK.search(text, after, start):
+        if after <= start <= after + _FRAME_GAP and not SENTENCE_END.search(text, after, start):
             return start
     return None
 

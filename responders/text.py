@@ -107,6 +107,11 @@ def detect_language(*texts: str) -> str:
     return "ja" if japanese / (japanese + latin) >= _JAPANESE_SHARE else "en"
 
 
+# Where a sentence ends. A full stop ends one only before a space: not in
+# "m.lee@example.com" or "3.5".
+SENTENCE_END = re.compile(r"(?:[。．!?！？\n]|\.(?=\s|$))+")
+
+
 def normalize(text: str) -> str:
     """NFKC and case-fold, so full-width and half-width forms and cases compare equal; and
     one apostrophe, so that "don’t" from a phone reads as "don't" typed on a keyboard."""
