@@ -6,7 +6,8 @@ Phrases come from the lexicon; context decides what they mean. A request type co
 only where the writer asks for it (a request sentence, or a phrase that is a request by
 itself), not where they ask how requests work, speak hypothetically, or handle someone
 else's request. Grievance and anger make a complaint, and a request made in anger stays
-in `categories`.
+in `categories`; anger at another company ("my bank leaked my data") does not, unless the
+grievance is also aimed at us.
 
 Lines the mail client wrapped are joined first, so a sentence is a sentence. The subject
 names a topic: its request types count only when the body asks without naming one, and
@@ -67,6 +68,11 @@ _ASK_DOUBT = 0.3
 _ASK_SURE = 0.6
 # Characters between two phrases that read as one request ("the records ... disclose").
 _NEAR = 20
+# Words that join two requests ("a copy of my data and the records").
+# (Japanese joins nouns with と too: 「提供先と日付の記録」 is one request, so と joins two only
+# right after the first, as in 「開示と、第三者提供記録の開示」.)
+_AND = re.compile(r"(?<![a-z])(and|as well as|along with|plus)(?![a-z])")
+_AND_JA = re.compile(r"\s*(と|や|及び|および|並びに|ならびに)")
 # Acting-for evidence from which the writer is plainly a deputy, not staff.
 _ACTING_FOR = 2.0
 # A phrase this heavy is a request by itself ("take me off your list").
@@ -85,6 +91,13 @@ _QUESTION_START = re.compile(
 )
 
 
+# A company named as where data went ("gave that company", 「他社に」) is not the one
+# blamed; nor is one in a sentence about provision to third parties.
+_RECIPIENT_AFTER = re.compile(r"\s*(に|へ|まで|と(?!は))")
+_RECIPIENT_BEFORE = re.compile(
+    r"(?<![a-z])(to|with|into|gave|give|given|sold|sell|told|tell)\s+(the\s+|a\s+)?$"
+)
+_PROVISION = ("request_type.third_party_halt", "request_type.third_party_records")
 _TYPE_TABLES = tuple(f"request_type.{t}" for t in REQUEST_TYPES)
 # A sentence that tells what the company did ("You disclosed my address...") reports an
 # act; the request words in it are not a request.
@@ -182,16 +195,48 @@ def _request_types_apart(
     return {**hits, **kept}
 
 
-def _near(these: list[tuple[Hit, float]], those: list[tuple[Hit, float]]) -> bool:
-    """True when a phrase of one list lies within a few words of one of the other."""
-    return any(
-        a.start - _NEAR <= b.end and b.start - _NEAR <= a.end for a, _ in these for b, _ in those
-    )
+def _joined(doc: str, these: list[tuple[Hit, float]], those: list[tuple[Hit, float]]) -> bool:
+    """True when the phrases of one list that lie within a few words of one of the other
+    read as one phrase with it, with no "and" between: "disclose the records" is one
+    request, "a copy of my data and the records" two."""
+    near = [
+        _joins(doc, a.end, b.start) or bool(_AND.search(doc, b.end, a.start))
+        for a, _ in these
+        for b, _ in those
+        if a.start - _NEAR <= b.end and b.start - _NEAR <= a.end
+    ]
+    return bool(near) and not any(near)
+
+
+def _joins(doc: str, start: int, end: int) -> bool:
+    """True when the words from `start` to `end` join the phrase before them to the one
+    after as two requests (Japanese joins nouns with と too, so there it must follow the
+    first phrase: 「開示と、第三者提供記録の開示」, not 「提供先と日付の記録を開示」)."""
+    return start < end and bool(_AND.search(doc, start, end) or _AND_JA.match(doc, start, end))
 
 
 def _within(these: list[tuple[Hit, float]], those: list[tuple[Hit, float]]) -> bool:
     """True when every phrase of one list overlaps a phrase of the other."""
     return all(any(b.start < a.end and a.start < b.end for b, _ in those) for a, _ in these)
+
+
+def _aimed_elsewhere(doc: str, sentence: _Sentence) -> bool:
+    """True when a sentence blames another company and not us ("my bank sent it to my old
+    address"). A company our data went to ("passed to another company", 「他社に渡す」) is
+    not the one blamed, nor does a word that names us inside the other's name ("not about
+    you") aim the sentence at us."""
+    others = [
+        h
+        for h, _ in sentence.hits.get("elsewhere", ())
+        if not _RECIPIENT_AFTER.match(doc, h.end)
+        and not _RECIPIENT_BEFORE.search(doc, max(0, h.start - 12), h.start)
+    ]
+    if not others or any(sentence.has(t) for t in _PROVISION):
+        return False
+    return not any(
+        not any(o.start <= h.start and h.end <= o.end for o in others)
+        for h, _ in sentence.hits.get("addressee", ())
+    )
 
 
 def _drop_greetings(doc: str, lexicon: Lexicon) -> str:
@@ -306,6 +351,10 @@ def read(subject: str, text: str, lexicon: Lexicon) -> Reading:
     asked = pressed = False
     outright = False
     complaint = consultation = anger = 0.0
+    # Grievance sentences, and how much of it is aimed at another company or at us.
+    grieved: list[tuple[_Sentence, float, float]] = []
+    elsewhere = own = 0.0
+    fury = lexicon.phrases("anger")
     disclaimed = False
     previous = _Sentence(0, 0, False)
     for sentence in sentences:
@@ -344,9 +393,12 @@ def read(subject: str, text: str, lexicon: Lexicon) -> Reading:
                 counted[t] = w
         if "third_party_records" in counted:
             # "Disclose the records of provision to third parties" asks for the records;
-            # "send me a copy" further on asks for the data too.
+            # "a copy of my data and the records", or "send me a copy" further on, asks
+            # for the data too.
             records = sentence.hits["request_type.third_party_records"]
-            if "disclosure" in counted and _near(sentence.hits["request_type.disclosure"], records):
+            if "disclosure" in counted and _joined(
+                doc, sentence.hits["request_type.disclosure"], records
+            ):
                 del counted["disclosure"]
                 ruled_out.add("disclosure")
             if counted.get("third_party_halt", _INTRINSIC) < _INTRINSIC:
@@ -378,15 +430,34 @@ def read(subject: str, text: str, lexicon: Lexicon) -> Reading:
         angry = 0.0 if calm else sentence.score("anger")
         grievance = 0.0 if calm else sentence.score("category.complaint") + angry
         if grievance and not about_process:
+            grieved.append((sentence, grievance, angry))
+            if _aimed_elsewhere(doc, sentence):
+                elsewhere += grievance
+            else:
+                # Anger alone ("I'm so angry!") has no target of its own: it takes the
+                # target of the grievance it comes with.
+                own += sum(
+                    w
+                    for h, w in sentence.hits.get("category.complaint", ())
+                    if h.phrase not in fury
+                )
+        consultation += sentence.score("category.consultation")
+        if about_process or (sentence.question and not asks):
+            consultation += 1.0
+        previous = sentence
+    # A grievance aimed only at another company ("my bank leaked my data, how do you
+    # protect mine?") is not a complaint about us, nor is the anger that comes with it.
+    if not (elsewhere and not own):
+        for sentence, grievance, angry in grieved:
             complaint += grievance
             anger += angry
             cite(sentence, "category.complaint")
             if angry:
                 cite(sentence, "anger")
-        consultation += sentence.score("category.consultation")
-        if about_process or (sentence.question and not asks):
-            consultation += 1.0
-        previous = sentence
+    else:
+        # What such a message asks of us is a question ("how do you protect mine?").
+        reasons.extend(f"elsewhere: {h.phrase}" for h, _ in hits.get("elsewhere", ()))
+        consultation += 1.0
     # The subject fills in the request only when the body asks without naming it.
     if asked and not any(type_scores.values()):
         for t, w in subject_types.items():

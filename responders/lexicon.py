@@ -43,6 +43,8 @@ TABLES = (
     "deletion",
     "not_asking_now",
     "calm",
+    "elsewhere",
+    "addressee",
 )
 
 _WORD = re.compile(r"[a-z][a-z']+")

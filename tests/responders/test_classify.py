@@ -168,6 +168,26 @@ def test_the_verb_of_a_records_request_does_not_ask_for_a_copy_too():
     assert c.request_types == ("third_party_records",)
 
 
+@pytest.mark.parametrize(
+    ("text", "request_types"),
+    [
+        (
+            "Please send me a copy of my data and the third-party records.",
+            {"disclosure", "third_party_records"},
+        ),
+        (
+            "開示と、第三者提供記録の開示の両方をお願いします。",
+            {"disclosure", "third_party_records"},
+        ),
+        # 「提供先と提供日」 lists what the records hold: と there joins nouns, not requests.
+        ("私の情報の提供先と提供日の記録を開示してください。", {"third_party_records"}),
+    ],
+)
+def test_and_between_a_copy_and_the_records_makes_two_requests(text, request_types):
+    # The rules alone; otherwise the disclosure verb beside the records is the records'.
+    assert set(sort_by_rules(text).request_types) == request_types
+
+
 def test_a_copy_asked_for_beside_the_records_is_a_second_request():
     c = sort(
         "Could you tell me which outside parties actio provided my employee information "
@@ -374,6 +394,35 @@ def test_greeting_and_signature_lines_do_not_count():
 def test_language():
     assert sort("個人情報の開示をお願いします。").language == "ja"
     assert sort("Please send me a copy of my data.").language == "en"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I am SO ANGRY. My bank leaked my card number last week!! How do you protect mine?",
+        "Data breach at my mobile carrier, furious about it. Does actio store card numbers?",
+        "別の通販会社から情報が漏れて本当に腹が立っています！！御社はどんな対策をしていますか？",
+        "あの会社、何度言っても迷惑メールが止まらない。最悪。御社の個人情報の管理はどうなっていますか？",
+    ],
+)
+def test_anger_at_another_company_is_not_a_complaint_about_us(text):
+    c = sort_by_rules(text)
+    assert c.category == "consultation"
+    assert any(r.startswith("elsewhere:") for r in c.reasons)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Another company called me about my order. You sold my data without my consent!",
+        "I never gave that company my number. It must have come from your store. Unacceptable!",
+        "他社に私の情報を渡すなんて聞いていません。誰にいつ渡したのか教えてください。",
+        "別の会社から勧誘の電話が来ました。勝手に情報を渡したのですか！",
+    ],
+)
+def test_a_grievance_about_our_data_reaching_another_company_is_a_complaint(text):
+    # The other company is where the data went, or the grievance is also aimed at us.
+    assert sort_by_rules(text).category == "complaint"
 
 
 # -- the learned model beside the rules -------------------------------------------------
