@@ -40,6 +40,9 @@ def load_lexicon(cfg: Config) -> Lexicon:
         raise ConfigError(f"lexicon in {directory}: {exc}") from exc
     examples = tuple(_examples(cfg))
     lexicon.model = _second_opinion(examples, cfg.model_cache_dir) if examples else None
+    started = time.perf_counter()
+    lexicon.prepare(e.text for e in examples)
+    log.info("classifier: typo corrections prepared in %.1f s", time.perf_counter() - started)
     return lexicon
 
 

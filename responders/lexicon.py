@@ -14,6 +14,7 @@ part, the word that names what is asked.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import ahocorasick
@@ -55,6 +56,8 @@ _FRAME_GAP = 40
 _LATIN = frozenset("abcdefghijklmnopqrstuvwxyz")
 # Words this short are too easily a typo of something else.
 _FUZZY_MIN_WORD = 5
+# Corrections remembered, at most (a bound on memory whatever mail arrives).
+_CORRECTIONS_KEPT = 100_000
 
 
 @dataclass(frozen=True)
@@ -107,22 +110,28 @@ class Lexicon:
 
     def correct(self, text: str) -> str:
         """Replace words one typo away from a lexicon word by that word."""
+        return _WORD.sub(lambda m: self._corrected(m.group(0)), text)
 
-        def fix(m: re.Match[str]) -> str:
-            word = m.group(0)
-            if len(word) < _FUZZY_MIN_WORD or word in self._known:
-                return word
-            cached = self._corrections.get(word)
-            if cached is None:
-                found = process.extractOne(
-                    word, self._vocabulary, scorer=fuzz.ratio, score_cutoff=self.fuzzy_min_score - 5
-                )
-                cached = found[0] if found else word
-                if len(self._corrections) < 100_000:
-                    self._corrections[word] = cached
-            return cached
+    def prepare(self, texts: Iterable[str]) -> None:
+        """Work out ahead the corrections of the words in `texts` (the labelled examples,
+        at start-up), so that the first messages a new process reads do not pay for the
+        words most mail shares."""
+        for text in texts:
+            for word in _WORD.findall(normalize(text)):
+                self._corrected(word)
 
-        return _WORD.sub(fix, text)
+    def _corrected(self, word: str) -> str:
+        if len(word) < _FUZZY_MIN_WORD or word in self._known:
+            return word
+        cached = self._corrections.get(word)
+        if cached is None:
+            found = process.extractOne(
+                word, self._vocabulary, scorer=fuzz.ratio, score_cutoff=self.fuzzy_min_score - 5
+            )
+            cached = found[0] if found else word
+            if len(self._corrections) < _CORRECTIONS_KEPT:
+                self._corrections[word] = cached
+        return cached
 
     def greeting_length(self, line: str) -> int:
         """How many characters of `line` are greeting or closing phrases."""

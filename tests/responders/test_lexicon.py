@@ -53,3 +53,14 @@ def test_a_frame_is_found_when_its_second_part_follows_in_the_sentence(text, par
 )
 def test_a_frame_is_not_found_apart_or_out_of_order(text):
     assert found(text) == []
+
+
+def test_corrections_worked_out_ahead_are_the_ones_a_message_gets():
+    table = {"request_type.disclosure": {"access my data": 3.0}}
+    fresh = build_lexicon(table)
+    prepared = build_lexicon(table)
+    # Examples arrive raw (full-width, capitals): prepared as a message would be read.
+    prepared.prepare(["Ｉ want to ACESS my dta", "nothing to fix here"])
+    assert "acess" in prepared._corrections  # remembered: no look-up at the first message
+    assert prepared.correct("i want to acess my dta") == fresh.correct("i want to acess my dta")
+    assert fresh.correct("i want to acess my dta") == "i want to access my dta"
