@@ -267,6 +267,9 @@ def test_an_ignored_request_is_a_complaint_and_keeps_the_request(text, request_t
         "What's the fee for a disclosure request?",
         "What’s the fee for a disclosure request?",  # the apostrophe a phone types
         "How many days do you take to answer a disclosure request?",
+        "quick q: does the fee apply to correction requests too or only disclosure?",
+        "訂正の請求って手数料かかりますか？",
+        "第三者提供記録の開示請求って、どういう手順で進めればいいですか？",
     ],
 )
 def test_asking_about_the_fee_or_the_time_a_request_takes_is_a_consultation(text):
