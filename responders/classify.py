@@ -73,6 +73,15 @@ _NEAR = 20
 # right after the first, as in 「開示と、第三者提供記録の開示」.)
 _AND = re.compile(r"(?<![a-z])(and|as well as|along with|plus)(?![a-z])")
 _AND_JA = re.compile(r"\s*(と|や|及び|および|並びに|ならびに)")
+# How far apart a request's verb and the words naming its data may stand ("delete my
+# account and all the data you have on file for me").
+_OBJECT_GAP = 40
+# Verbs that ask for the data itself, and question words that make its name a question:
+# "delete my account and send me all the data", "what you have on me and what for".
+_SHOW = re.compile(
+    r"send|give|show|provide|tell|see|know|copy|list|mail me|what|which"
+    r"|見せ|送|教え|開示|出し|コピー|写し|一覧|リスト|何|どんな|どの"
+)
 # Acting-for evidence from which the writer is plainly a deputy, not staff.
 _ACTING_FOR = 2.0
 # A phrase this heavy is a request by itself ("take me off your list").
@@ -218,6 +227,28 @@ def _joins(doc: str, start: int, end: int) -> bool:
 def _within(these: list[tuple[Hit, float]], those: list[tuple[Hit, float]]) -> bool:
     """True when every phrase of one list overlaps a phrase of the other."""
     return all(any(b.start < a.end and a.start < b.end for b, _ in those) for a, _ in these)
+
+
+def _names_object(doc: str, sentence: _Sentence, others: list[str]) -> bool:
+    """True when every disclosure phrase of a sentence only names the data, next to the
+    words of another request it belongs to, with no verb of showing (or a "what") before
+    it or between."""
+    named = sentence.hits.get("data_named", [])
+    disclosure = sentence.hits["request_type.disclosure"]
+    if not named or not all(
+        any(n.start <= a.start and a.end <= n.end for n, _ in named) for a, _ in disclosure
+    ):
+        return False
+    acts = [hit for t in others for hit, _ in sentence.hits.get(f"request_type.{t}", ())]
+    return all(
+        not _SHOW.search(doc, max(sentence.start, a.start - _OBJECT_GAP), a.start)
+        and any(
+            max(a.start - b.end, b.start - a.end) <= _OBJECT_GAP
+            and not _SHOW.search(doc, min(a.end, b.end), max(a.start, b.start))
+            for b in acts
+        )
+        for a, _ in disclosure
+    )
 
 
 def _aimed_elsewhere(doc: str, sentence: _Sentence) -> bool:
@@ -403,6 +434,16 @@ def read(subject: str, text: str, lexicon: Lexicon) -> Reading:
                 ruled_out.add("disclosure")
             if counted.get("third_party_halt", _INTRINSIC) < _INTRINSIC:
                 del counted["third_party_halt"]
+        # "Delete all the data you hold on me": words that only name the data say what
+        # another request acts on, unless a verb of showing or a question word comes
+        # before them ("send me all the data you hold", "what you have on me").
+        if (
+            "disclosure" in counted
+            and len(counted) > 1
+            and _names_object(doc, sentence, [t for t in counted if t != "disclosure"])
+        ):
+            del counted["disclosure"]
+            ruled_out.add("disclosure")
         # Deleting an entry said to be untrue or out of date corrects the record (APPI
         # art. 34); erasing what is true is withholding its use (art. 35).
         if (

@@ -46,6 +46,7 @@ TABLES = (
     "calm",
     "elsewhere",
     "addressee",
+    "data_named",
 )
 
 _WORD = re.compile(r"[a-z][a-z']+")

@@ -188,6 +188,29 @@ def test_and_between_a_copy_and_the_records_makes_two_requests(text, request_typ
     assert set(sort_by_rules(text).request_types) == request_types
 
 
+@pytest.mark.parametrize(
+    ("text", "request_types"),
+    [
+        (
+            "Please delete my account and all the data you have on file for me.",
+            {"usage_withholding"},
+        ),
+        ("娘のアカウントと登録されている情報の削除をお願いします。", {"usage_withholding"}),
+        # A verb of showing, or a question word, asks for the data itself.
+        (
+            "Please send me all the data you hold on me and delete my account.",
+            {"disclosure", "usage_withholding"},
+        ),
+        (
+            "Tell me what data you hold on me and what you use it for.",
+            {"disclosure", "purpose_notification"},
+        ),
+    ],
+)
+def test_words_naming_the_data_another_request_acts_on_ask_for_no_copy(text, request_types):
+    assert set(sort_by_rules(text).request_types) == request_types
+
+
 def test_a_copy_asked_for_beside_the_records_is_a_second_request():
     c = sort(
         "Could you tell me which outside parties actio provided my employee information "
