@@ -35,10 +35,12 @@ from responders.text import SENTENCE_END, detect_language, normalize, strip_quot
 # Grievance evidence from which a complaint is plain whatever the model thinks.
 _OUTRIGHT_GRIEVANCE = 5.0
 # Anger, repetition or an ignored request that the rules saw keep a complaint a complaint:
-# the model may make a plain request of it only when it all but rules a complaint out.
+# the model may make a plain request of it only when it finds a complaint unlikely (0.2
+# rather than 0.1, leave-one-part-out on dev3..dev34: 21 requests the rules' anger words
+# had made complaints put right, 2 complaints lost; complaint recall unchanged).
 # Without anger, the rules' complaint stands while the model gives it this much.
 _ANGER_KEPT = 1.0
-_COMPLAINT_RULED_OUT = 0.1
+_COMPLAINT_RULED_OUT = 0.2
 _COMPLAINT_STANDS = 0.25
 # A message of at most this many sentences (the subject counts as one) is brief.
 _BRIEF_SENTENCES = 2
@@ -76,12 +78,6 @@ _AND_JA = re.compile(r"\s*(と|や|及び|および|並びに|ならびに)")
 # How far apart a request's verb and the words naming its data may stand ("delete my
 # account and all the data you have on file for me").
 _OBJECT_GAP = 40
-# Verbs that ask for the data itself, and question words that make its name a question:
-# "delete my account and send me all the data", "what you have on me and what for".
-_SHOW = re.compile(
-    r"send|give|show|provide|tell|see|know|copy|list|mail me|what|which"
-    r"|見せ|送|教え|開示|出し|コピー|写し|一覧|リスト|何|どんな|どの"
-)
 # Acting-for evidence from which the writer is plainly a deputy, not staff.
 _ACTING_FOR = 2.0
 # A phrase this heavy is a request by itself ("take me off your list").
@@ -229,22 +225,27 @@ def _within(these: list[tuple[Hit, float]], those: list[tuple[Hit, float]]) -> b
     return all(any(b.start < a.end and a.start < b.end for b, _ in those) for a, _ in these)
 
 
-def _names_object(doc: str, sentence: _Sentence, others: list[str]) -> bool:
+def _names_object(sentence: _Sentence, others: list[str]) -> bool:
     """True when every disclosure phrase of a sentence only names the data, next to the
-    words of another request it belongs to, with no verb of showing (or a "what") before
-    it or between."""
+    words of another request it belongs to, with no word that asks for the data itself
+    (a verb of showing, a "what") before it or between."""
     named = sentence.hits.get("data_named", [])
     disclosure = sentence.hits["request_type.disclosure"]
     if not named or not all(
         any(n.start <= a.start and a.end <= n.end for n, _ in named) for a, _ in disclosure
     ):
         return False
+    asking = [h.start for h, _ in sentence.hits.get("asks_for_data", ())]
     acts = [hit for t in others for hit, _ in sentence.hits.get(f"request_type.{t}", ())]
+
+    def asked_between(start: int, end: int) -> bool:
+        return any(start <= at < end for at in asking)
+
     return all(
-        not _SHOW.search(doc, max(sentence.start, a.start - _OBJECT_GAP), a.start)
+        not asked_between(a.start - _OBJECT_GAP, a.start)
         and any(
             max(a.start - b.end, b.start - a.end) <= _OBJECT_GAP
-            and not _SHOW.search(doc, min(a.end, b.end), max(a.start, b.start))
+            and not asked_between(min(a.end, b.end), max(a.start, b.start))
             for b in acts
         )
         for a, _ in disclosure
@@ -440,7 +441,7 @@ def read(subject: str, text: str, lexicon: Lexicon) -> Reading:
         if (
             "disclosure" in counted
             and len(counted) > 1
-            and _names_object(doc, sentence, [t for t in counted if t != "disclosure"])
+            and _names_object(sentence, [t for t in counted if t != "disclosure"])
         ):
             del counted["disclosure"]
             ruled_out.add("disclosure")

@@ -47,6 +47,7 @@ TABLES = (
     "elsewhere",
     "addressee",
     "data_named",
+    "asks_for_data",
 )
 
 _WORD = re.compile(r"[a-z][a-z']+")
