@@ -489,7 +489,7 @@ def read(subject: str, text: str, lexicon: Lexicon) -> Reading:
         previous = sentence
     # A grievance aimed only at another company ("my bank leaked my data, how do you
     # protect mine?") is not a complaint about us, nor is the anger that comes with it.
-    if not (elsewhere and not own):
+    if own or not elsewhere:
         for sentence, grievance, angry in grieved:
             complaint += grievance
             anger += angry
