@@ -20,7 +20,7 @@ import responders.model
 import responders.text
 from bot.config import CONFIG_DIR, PROJECT_ROOT, Config, ConfigError, read_toml
 from responders.compose import ReplyKit, build_topics, make_environment
-from responders.lexicon import Lexicon, build_lexicon
+from responders.lexicon import Lexicon, build_lexicon, words_of
 from responders.model import Example, SecondOpinion
 from responders.models import CATEGORIES
 from responders.text import strip_quoted
@@ -41,9 +41,15 @@ def load_lexicon(cfg: Config) -> Lexicon:
     examples = tuple(_examples(cfg))
     lexicon.model = _second_opinion(examples, cfg.model_cache_dir) if examples else None
     started = time.perf_counter()
-    lexicon.prepare(e.text for e in examples)
+    lexicon.prepare(_example_words(examples))
     log.info("classifier: typo corrections prepared in %.1f s", time.perf_counter() - started)
     return lexicon
+
+
+@functools.lru_cache(maxsize=2)
+def _example_words(examples: tuple[Example, ...]) -> frozenset[str]:
+    # Read once per process, like the model: each service or command built reuses them.
+    return words_of(e.text for e in examples)
 
 
 @functools.lru_cache(maxsize=2)

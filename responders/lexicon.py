@@ -60,6 +60,9 @@ _LATIN = frozenset("abcdefghijklmnopqrstuvwxyz")
 _FUZZY_MIN_WORD = 5
 # Corrections remembered, at most (a bound on memory whatever mail arrives).
 _CORRECTIONS_KEPT = 100_000
+# A word's correction depends only on the vocabulary and the cut-off: lexicons built
+# alike in one process (the service, a CLI command, the tests) remember them together.
+_SHARED_CORRECTIONS: dict[tuple[tuple[str, ...], float], dict[str, str]] = {}
 
 
 @dataclass(frozen=True)
@@ -108,19 +111,20 @@ class Lexicon:
             {w for p in self._entries for w in _WORD.findall(p) if len(w) >= _FUZZY_MIN_WORD}
         )
         self._known = set(self._vocabulary)
-        self._corrections: dict[str, str] = {}
+        self._corrections = _SHARED_CORRECTIONS.setdefault(
+            (tuple(self._vocabulary), self.fuzzy_min_score), {}
+        )
 
     def correct(self, text: str) -> str:
         """Replace words one typo away from a lexicon word by that word."""
         return _WORD.sub(lambda m: self._corrected(m.group(0)), text)
 
-    def prepare(self, texts: Iterable[str]) -> None:
-        """Work out ahead the corrections of the words in `texts` (the labelled examples,
-        at start-up), so that the first messages a new process reads do not pay for the
-        words most mail shares."""
-        for text in texts:
-            for word in _WORD.findall(normalize(text)):
-                self._corrected(word)
+    def prepare(self, words: Iterable[str]) -> None:
+        """Work out ahead the corrections of `words` (those of the labelled examples, at
+        start-up: see `words_of`), so that the first messages a new process reads do not
+        pay for the words most mail shares."""
+        for word in words:
+            self._corrected(word)
 
     def _corrected(self, word: str) -> str:
         if len(word) < _FUZZY_MIN_WORD or word in self._known:
@@ -167,6 +171,12 @@ class Lexicon:
                     for table, weight in entries:
                         found.setdefault(table, []).append((hit, weight))
         return found
+
+
+def words_of(texts: Iterable[str]) -> frozenset[str]:
+    """The distinct words of `texts` that typo correction reads, as a message's would be
+    read (normalised first)."""
+    return frozenset(w for text in texts for w in _WORD.findall(normalize(text)))
 
 
 def starts_word(text: str, start: int, phrase: str) -> bool:

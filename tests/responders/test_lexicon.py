@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from responders.lexicon import build_lexicon
+from responders.lexicon import build_lexicon, words_of
 
 
 def found(text: str, table: str = "request_type.usage_withholding") -> list[tuple[str, str]]:
@@ -57,10 +57,12 @@ def test_a_frame_is_not_found_apart_or_out_of_order(text):
 
 def test_corrections_worked_out_ahead_are_the_ones_a_message_gets():
     table = {"request_type.disclosure": {"access my data": 3.0}}
-    fresh = build_lexicon(table)
     prepared = build_lexicon(table)
-    # Examples arrive raw (full-width, capitals): prepared as a message would be read.
-    prepared.prepare(["Ｉ want to ACESS my dta", "nothing to fix here"])
+    # Examples arrive raw (full-width, capitals): their words are read as a message's.
+    words = words_of(["Ｉ want to ACESS my dta", "nothing to fix here"])
+    assert "acess" in words
+    prepared.prepare(words)
     assert "acess" in prepared._corrections  # remembered: no look-up at the first message
-    assert prepared.correct("i want to acess my dta") == fresh.correct("i want to acess my dta")
-    assert fresh.correct("i want to acess my dta") == "i want to access my dta"
+    assert prepared.correct("i want to acess my dta") == "i want to access my dta"
+    # A lexicon built alike (another service in the same process) has them too.
+    assert "acess" in build_lexicon(table)._corrections
