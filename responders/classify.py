@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_right
-from collections.abc import Collection
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 
 from responders.lexicon import Hit, Lexicon, starts_word
@@ -220,6 +220,11 @@ def _joins(doc: str, start: int, end: int) -> bool:
     return start < end and bool(_AND.search(doc, start, end) or _AND_JA.match(doc, start, end))
 
 
+def _inside(hit: Hit, around: Iterable[Hit]) -> bool:
+    """True when `hit` lies wholly within one of `around`."""
+    return any(a.start <= hit.start and hit.end <= a.end for a in around)
+
+
 def _within(these: list[tuple[Hit, float]], those: list[tuple[Hit, float]]) -> bool:
     """True when every phrase of one list overlaps a phrase of the other."""
     return all(any(b.start < a.end and a.start < b.end for b, _ in those) for a, _ in these)
@@ -231,9 +236,7 @@ def _names_object(sentence: _Sentence, others: list[str]) -> bool:
     (a verb of showing, a "what") before it or between."""
     named = sentence.hits.get("data_named", [])
     disclosure = sentence.hits["request_type.disclosure"]
-    if not named or not all(
-        any(n.start <= a.start and a.end <= n.end for n, _ in named) for a, _ in disclosure
-    ):
+    if not named or not all(_inside(a, (n for n, _ in named)) for a, _ in disclosure):
         return False
     asking = [h.start for h, _ in sentence.hits.get("asks_for_data", ())]
     acts = [hit for t in others for hit, _ in sentence.hits.get(f"request_type.{t}", ())]
@@ -265,10 +268,7 @@ def _aimed_elsewhere(doc: str, sentence: _Sentence) -> bool:
     ]
     if not others or any(sentence.has(t) for t in _PROVISION):
         return False
-    return not any(
-        not any(o.start <= h.start and h.end <= o.end for o in others)
-        for h, _ in sentence.hits.get("addressee", ())
-    )
+    return not any(not _inside(h, others) for h, _ in sentence.hits.get("addressee", ()))
 
 
 def _drop_greetings(doc: str, lexicon: Lexicon) -> str:
@@ -402,12 +402,7 @@ def read(subject: str, text: str, lexicon: Lexicon) -> Reading:
             if w >= _INTRINSIC
         ]
         about_process = sentence.score("anger") < 2.0 and any(
-            sum(
-                w
-                for hit, w in sentence.hits.get(table, ())
-                if not any(r.start <= hit.start and hit.end <= r.end for r in requests)
-            )
-            >= 1.0
+            sum(w for hit, w in sentence.hits.get(table, ()) if not _inside(hit, requests)) >= 1.0
             for table in ("procedure_question", "hypothetical", "abstract_question")
         )
         in_subject = sentence.start < len(head)
