@@ -70,6 +70,9 @@ _ASK_DOUBT = 0.3
 _ASK_SURE = 0.6
 # Characters between two phrases that read as one request ("the records ... disclose").
 _NEAR = 20
+# In Japanese a stop word governs the phrase of provision it follows this closely
+# (「会社に渡すの、やめて」).
+_GOVERN_JA = 6
 # Words that join two requests ("a copy of my data and the records").
 # (Japanese joins nouns with と too: 「提供先と日付の記録」 is one request, so と joins two only
 # right after the first, as in 「開示と、第三者提供記録の開示」.)
@@ -218,6 +221,17 @@ def _joins(doc: str, start: int, end: int) -> bool:
     after as two requests (Japanese joins nouns with と too, so there it must follow the
     first phrase: 「開示と、第三者提供記録の開示」, not 「提供先と日付の記録を開示」)."""
     return start < end and bool(_AND.search(doc, start, end) or _AND_JA.match(doc, start, end))
+
+
+def _governs(doc: str, stop: Hit, provision: Hit) -> bool:
+    """True when a stop word reads as the verb of a phrase of provision: just before it in
+    English, with no "and" between ("stop sending it to them"), just after it in Japanese
+    (「第三者への提供は停止して」, not 「提供することと、ダイレクトメール…」)."""
+    if doc[stop.start].isascii():
+        return provision.start - _NEAR <= stop.end <= provision.start and not _AND.search(
+            doc, stop.end, provision.start
+        )
+    return provision.end <= stop.start <= provision.end + _GOVERN_JA
 
 
 def _inside(hit: Hit, around: Iterable[Hit]) -> bool:
@@ -416,8 +430,24 @@ def read(subject: str, text: str, lexicon: Lexicon) -> Reading:
                 named_types[t] += w
             if about_process and not (asks and w >= 2.0 and not sentence.question):
                 continue
+            # "I have unsubscribed three times", 「退会したのに」: a request told of is not
+            # asked again, unless the sentence asks too.
+            if sentence.has("not_asking_now") and not asks:
+                continue
             if (asks and w >= 1.0) or w >= _INTRINSIC or (w >= 2.0 and not sentence.question):
                 counted[t] = w
+        # "Stop sending it to them", 「広告会社に渡すの、やめて」: a stop word beside the
+        # words of provision halts the provision, not the use.
+        if "third_party_halt" in counted and "usage_withholding" in counted:
+            stops = sentence.hits["request_type.usage_withholding"]
+            provision = sentence.hits["request_type.third_party_halt"]
+            deleting = [d for d, _ in sentence.hits.get("deletion", ())]
+            if all(
+                not _inside(stop, deleting) and any(_governs(doc, stop, p) for p, _ in provision)
+                for stop, _ in stops
+            ):
+                del counted["usage_withholding"]
+                ruled_out.add("usage_withholding")
         if "third_party_records" in counted:
             # "Disclose the records of provision to third parties" asks for the records;
             # "a copy of my data and the records", or "send me a copy" further on, asks

@@ -152,10 +152,66 @@ def test_a_request_put_in_everyday_words_is_recognised_by_the_rules(text, reques
         "The note on my account says I returned used items. It is not correct. Please delete it.",
         "登録されてる勤務先、もう辞めてるので消しといてもらえますか。",
         "アプリに行ったことのない店の来店記録があります。事実と違う記録なので削除してください。",
+        # Out of date: an old number or a former address is no longer true of the writer.
+        "My old number is still on my account as a second contact. Please delete it.",
+        "前の携帯番号がまだ登録に残っています。その番号は消してください。",
     ],
 )
 def test_deleting_an_untrue_entry_is_a_revision(text):
     assert sort(text).request_types == ("revision",)
+
+
+@pytest.mark.parametrize(
+    ("text", "request_types"),
+    [
+        ("Please stop sending my details to the insurance company.", ("third_party_halt",)),
+        ("Tell me which partners got my data, then stop sending it to them.", None),
+        ("提携先の会社に私の情報を渡すのは、やめてください。", ("third_party_halt",)),
+        ("私の個人データを第三者へ提供することは停止してください。", ("third_party_halt",)),
+        # Two requests: the stop word has an object of its own.
+        (
+            "Please stop using my data for marketing, and stop sharing it with partners.",
+            ("usage_withholding", "third_party_halt"),
+        ),
+        (
+            "私の情報の利用を停止し、第三者への提供も停止してください。",
+            ("usage_withholding", "third_party_halt"),
+        ),
+    ],
+)
+def test_a_stop_word_that_governs_provision_halts_the_provision(text, request_types):
+    got = sort_by_rules(text).request_types
+    if request_types is None:
+        assert "third_party_halt" in got and "usage_withholding" not in got
+    else:
+        assert got == request_types
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I received the disclosure you sent in May, nine weeks after I asked. Unacceptable.",
+        # Even a request's own words only tell of it after "I have".
+        "I have unsubscribed three times already and the mails keep coming. Unacceptable.",
+        "I already asked you for the deletion of my account in March. Unacceptable.",
+        "3月に退会したのに、まだメールが届きます。本当に迷惑です。",
+    ],
+)
+def test_a_request_told_of_asks_for_nothing(text):
+    c = sort_by_rules(text)
+    assert c.category == "complaint" and c.request_types == ()
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "提携の引越し業者から突然電話がありました。番号はどこで知ったのでしょうか。",
+        "Your staff handled my revision request last week. Thank you.",
+    ],
+)
+def test_naming_a_request_in_passing_asks_for_nothing(text):
+    # Moving house or a correction done is a story, not a request for a revision.
+    assert "revision" not in sort_by_rules(text).request_types
 
 
 def test_deleting_true_data_is_usage_withholding():
@@ -492,11 +548,11 @@ def test_the_model_drops_a_request_type_it_rules_out():
 
 
 def test_the_model_drops_a_request_a_grievance_only_tells_of():
-    # The rules read "unsubscribed from your newsletter" as a request; the writer tells of
-    # it, and has given up asking.
+    # The rules read "my unsubscribe request" as a request; the writer tells of it, and has
+    # given up asking.
     text = (
-        "I unsubscribed from your newsletter in the spring and you kept emailing me all "
-        "summer. I've given up asking. It's just disappointing."
+        "Your newsletter kept coming all summer after my unsubscribe request in spring. "
+        "I've given up asking. It's just disappointing."
     )
     without_model = sort_by_rules(text)
     assert without_model.request_types == ("usage_withholding",)
