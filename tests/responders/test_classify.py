@@ -139,6 +139,13 @@ def test_take_me_off_your_list_is_usage_withholding():
         ("Please let me know what else is stored about me.", "disclosure"),
         ("差し支えなければ、今後の提供はお控えいただけませんでしょうか。", "third_party_halt"),
         ("今まで渡したのがどこか一覧ください", "third_party_records"),
+        (
+            "My employer's name is on my card profile. Tell me why you need it.",
+            "purpose_notification",
+        ),
+        ("Please leave my data out of anything you send to manufacturers.", "third_party_halt"),
+        ("元夫が私の購入履歴を見られないようにしてください。", "usage_withholding"),
+        ("下記のとおりお願いします。\n(1) 私の個人データの開示", "disclosure"),
     ],
 )
 def test_a_request_put_in_everyday_words_is_recognised_by_the_rules(text, request_type):
