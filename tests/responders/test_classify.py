@@ -146,6 +146,10 @@ def test_take_me_off_your_list_is_usage_withholding():
         ("Please leave my data out of anything you send to manufacturers.", "third_party_halt"),
         ("元夫が私の購入履歴を見られないようにしてください。", "usage_withholding"),
         ("下記のとおりお願いします。\n(1) 私の個人データの開示", "disclosure"),
+        ("Please tell me what data of mine you've sent them, and when.", "third_party_records"),
+        ("息子の情報が第三者に渡った記録を開示してください。", "third_party_records"),
+        # Words that name the data say what the request beside them acts on.
+        ("Could you delete any footage of me from that day?", "usage_withholding"),
     ],
 )
 def test_a_request_put_in_everyday_words_is_recognised_by_the_rules(text, request_type):
@@ -202,6 +206,8 @@ def test_a_stop_word_that_governs_provision_halts_the_provision(text, request_ty
         "I have unsubscribed three times already and the mails keep coming. Unacceptable.",
         "I already asked you for the deletion of my account in March. Unacceptable.",
         "3月に退会したのに、まだメールが届きます。本当に迷惑です。",
+        "I submitted a disclosure request in February and have heard nothing since. Unacceptable.",
+        "3月に開示請求書を送付しましたが、まだ何の連絡もありません。ひどいです。",
     ],
 )
 def test_a_request_told_of_asks_for_nothing(text):
