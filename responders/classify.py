@@ -228,7 +228,7 @@ def _governs(doc: str, stop: Hit, provision: Hit) -> bool:
     English, with no "and" between ("stop sending it to them"), just after it in Japanese
     (「第三者への提供は停止して」, not 「提供することと、ダイレクトメール…」)."""
     if doc[stop.start].isascii():
-        return provision.start - _NEAR <= stop.end <= provision.start and not _AND.search(
+        return provision.start - _NEAR <= stop.end <= provision.start and not _joins(
             doc, stop.end, provision.start
         )
     return provision.end <= stop.start <= provision.end + _GOVERN_JA
@@ -282,7 +282,7 @@ def _aimed_elsewhere(doc: str, sentence: _Sentence) -> bool:
     ]
     if not others or any(sentence.has(t) for t in _PROVISION):
         return False
-    return not any(not _inside(h, others) for h, _ in sentence.hits.get("addressee", ()))
+    return all(_inside(h, others) for h, _ in sentence.hits.get("addressee", ()))
 
 
 def _drop_greetings(doc: str, lexicon: Lexicon) -> str:

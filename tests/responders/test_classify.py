@@ -176,7 +176,10 @@ def test_deleting_an_untrue_entry_is_a_revision(text):
     ("text", "request_types"),
     [
         ("Please stop sending my details to the insurance company.", ("third_party_halt",)),
-        ("Tell me which partners got my data, then stop sending it to them.", None),
+        (
+            "Tell me which partners got my data, then stop sending it to them.",
+            ("third_party_halt", "third_party_records"),
+        ),
         ("提携先の会社に私の情報を渡すのは、やめてください。", ("third_party_halt",)),
         ("私の個人データを第三者へ提供することは停止してください。", ("third_party_halt",)),
         # Two requests: the stop word has an object of its own.
@@ -191,11 +194,7 @@ def test_deleting_an_untrue_entry_is_a_revision(text):
     ],
 )
 def test_a_stop_word_that_governs_provision_halts_the_provision(text, request_types):
-    got = sort_by_rules(text).request_types
-    if request_types is None:
-        assert "third_party_halt" in got and "usage_withholding" not in got
-    else:
-        assert got == request_types
+    assert sort_by_rules(text).request_types == request_types
 
 
 @pytest.mark.parametrize(
