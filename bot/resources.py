@@ -16,6 +16,8 @@ import unicodedata
 from collections.abc import Iterator
 from pathlib import Path
 
+from spellchecker import SpellChecker
+
 import responders.model
 import responders.text
 from bot.config import CONFIG_DIR, PROJECT_ROOT, Config, ConfigError, read_toml
@@ -35,7 +37,11 @@ def load_lexicon(cfg: Config) -> Lexicon:
     directory = cfg.lexicon_dir
     sources = [read_toml(directory / f"{lang}.toml") for lang in ("en", "ja")]
     try:
-        lexicon = build_lexicon(*sources, fuzzy_min_score=cfg.classifier.fuzzy_min_score)
+        lexicon = build_lexicon(
+            *sources,
+            fuzzy_min_score=cfg.classifier.fuzzy_min_score,
+            real_words=_dictionary_words(cfg.classifier.spelling_dictionary),
+        )
     except ValueError as exc:
         raise ConfigError(f"lexicon in {directory}: {exc}") from exc
     examples = tuple(_examples(cfg))
@@ -44,6 +50,18 @@ def load_lexicon(cfg: Config) -> Lexicon:
     lexicon.prepare(_example_words(examples))
     log.info("classifier: typo corrections prepared in %.1f s", time.perf_counter() - started)
     return lexicon
+
+
+@functools.lru_cache(maxsize=2)
+def _dictionary_words(language: str) -> frozenset[str]:
+    """The words of pyspellchecker's dictionary for `language` ("" = none)."""
+    if not language:
+        return frozenset()
+    try:
+        checker = SpellChecker(language=language)
+    except ValueError as exc:
+        raise ConfigError(f"config key classifier.spelling_dictionary: {exc}") from exc
+    return frozenset(checker.word_frequency.dictionary)
 
 
 @functools.lru_cache(maxsize=2)

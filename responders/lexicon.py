@@ -4,7 +4,7 @@ reads them from config/lexicon/*.toml) so this module never touches a file.
 Matching is one pass of an Aho-Corasick automaton (pyahocorasick) over the text: every
 phrase of every table is found at every position, overlaps included, in time that does
 not grow with the number of phrases. English words a typo away from a lexicon word are
-corrected first (rapidfuzz).
+corrected first (rapidfuzz), unless they are words of the language (a dictionary's).
 
 A phrase may be a frame of two parts, "stop ... texting" or 「提供...控え」: the second part
 follows the first within a few words of the same sentence. Its hit covers the second
@@ -62,7 +62,7 @@ _FUZZY_MIN_WORD = 5
 _CORRECTIONS_KEPT = 100_000
 # A word's correction depends only on the vocabulary and the cut-off: lexicons built
 # alike in one process (the service, a CLI command, the tests) remember them together.
-_SHARED_CORRECTIONS: dict[tuple[tuple[str, ...], float], dict[str, str]] = {}
+_SHARED_CORRECTIONS: dict[tuple[tuple[str, ...], float, int], dict[str, str]] = {}
 
 
 @dataclass(frozen=True)
@@ -75,7 +75,10 @@ class Hit:
 @dataclass
 class Lexicon:
     tables: dict[str, dict[str, float]] = field(default_factory=dict)
-    fuzzy_min_score: float = 90.0
+    fuzzy_min_score: float = 85.0
+    # Words of the language (a dictionary's), never taken for a typo of a lexicon word:
+    # "unanswered" is not "answered", nor "hearing" "sharing".
+    real_words: frozenset[str] = frozenset()
     # The statistical second opinion, learned from labelled examples (optional).
     model: SecondOpinion | None = None
 
@@ -112,7 +115,7 @@ class Lexicon:
         )
         self._known = set(self._vocabulary)
         self._corrections = _SHARED_CORRECTIONS.setdefault(
-            (tuple(self._vocabulary), self.fuzzy_min_score), {}
+            (tuple(self._vocabulary), self.fuzzy_min_score, hash(self.real_words)), {}
         )
 
     def correct(self, text: str) -> str:
@@ -131,13 +134,17 @@ class Lexicon:
             return word
         cached = self._corrections.get(word)
         if cached is None:
-            found = process.extractOne(
-                word, self._vocabulary, scorer=fuzz.ratio, score_cutoff=self.fuzzy_min_score - 5
+            found = not self._is_real(word) and process.extractOne(
+                word, self._vocabulary, scorer=fuzz.ratio, score_cutoff=self.fuzzy_min_score
             )
             cached = found[0] if found else word
             if len(self._corrections) < _CORRECTIONS_KEPT:
                 self._corrections[word] = cached
         return cached
+
+    def _is_real(self, word: str) -> bool:
+        stem = word.removesuffix("'s").rstrip("'")
+        return stem in self.real_words or american(stem) in self.real_words
 
     def greeting_length(self, line: str) -> int:
         """How many characters of `line` are greeting or closing phrases."""
@@ -173,6 +180,25 @@ class Lexicon:
         return found
 
 
+_BRITISH = (
+    (re.compile(r"is(e|ed|es|ing|ation|ations|er|ers)$"), r"iz\1"),  # apologise, unauthorised
+    (re.compile(r"our(s|ed|ing|ite|ites|able|ful)?$"), r"or\1"),  # neighbour, favourite
+    (re.compile(r"tre(s|d)?$"), r"ter\1"),  # centre
+    (re.compile(r"([aeiou])ll(ed|ing|er|ers)$"), r"\1l\2"),  # travelled
+    (re.compile(r"ogue(s)?$"), r"og\1"),  # catalogue
+    (re.compile(r"ence$"), r"ense"),  # licence, defence
+    (re.compile(r"mme$"), r"m"),  # programme
+)
+
+
+def american(word: str) -> str:
+    """`word` in American spelling where British spelling differs by a regular ending
+    (the dictionary of real words is American)."""
+    for pattern, replacement in _BRITISH:
+        word = pattern.sub(replacement, word)
+    return word
+
+
 def words_of(texts: Iterable[str]) -> frozenset[str]:
     """The distinct words of `texts` that typo correction reads, as a message's would be
     read (normalised first)."""
@@ -206,7 +232,9 @@ def _flatten(data: dict, prefix: str = "") -> dict[str, dict]:
     return out
 
 
-def build_lexicon(*sources: dict, fuzzy_min_score: float = 90.0) -> Lexicon:
+def build_lexicon(
+    *sources: dict, fuzzy_min_score: float = 85.0, real_words: frozenset[str] = frozenset()
+) -> Lexicon:
     """Merge lexicon mappings (one per language) into one Lexicon.
 
     Raises ValueError naming the table or phrase that is wrong.
@@ -222,4 +250,4 @@ def build_lexicon(*sources: dict, fuzzy_min_score: float = 90.0) -> Lexicon:
                 text = normalize(phrase).strip()
                 if text:
                     tables[table][text] = float(weight)
-    return Lexicon(tables, fuzzy_min_score=fuzzy_min_score)
+    return Lexicon(tables, fuzzy_min_score=fuzzy_min_score, real_words=real_words)

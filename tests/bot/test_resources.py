@@ -1,5 +1,6 @@
 """The learned model is stored between starts: read back when it fits the examples, learned
-anew when it does not or cannot be read, and never a reason for the service to fail."""
+anew when it does not or cannot be read, and never a reason for the service to fail. The
+spelling dictionary keeps real words from typo correction."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import load_config
+from bot.config import ConfigError, load_config
 from bot.resources import _second_opinion, load_lexicon
 from responders.model import Example, SecondOpinion
 
@@ -134,3 +135,20 @@ def test_only_the_newest_few_models_are_kept(tmp_path):
     _second_opinion.cache_clear()
     lexicon(write_examples(tmp_path / "ex5.jsonl", ROWS), cache)
     assert len(stored(cache)) == 4 and oldest not in stored(cache)
+
+
+def spelling(language: str):
+    overrides = {"classifier": {"examples": [], "spelling_dictionary": language}}
+    return load_lexicon(load_config(env={}, overrides=overrides))
+
+
+def test_words_of_the_spelling_dictionary_are_not_corrected():
+    # "unanswered" is a word; "acess" is a typo of the lexicon's "access".
+    text = "my request is unanswered; i want to acess my data"
+    assert spelling("en").correct(text) == "my request is unanswered; i want to access my data"
+    assert spelling("").correct(text) == "my request is answered; i want to access my data"
+
+
+def test_an_unknown_spelling_dictionary_is_a_config_error():
+    with pytest.raises(ConfigError, match="spelling_dictionary"):
+        spelling("xx")

@@ -480,6 +480,19 @@ def test_typos_still_match():
     assert c.category == "disclosure_request" and "disclosure" in c.request_types
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        # "delivered" was read as "misdelivered", "satisfied" as "dissatisfied".
+        "do the delivery companies keep my phone number and address after the parcel is "
+        "delivered? for how long?",
+        "Thank you, I am satisfied with your answer and need nothing further.",
+    ],
+)
+def test_a_real_word_is_not_read_as_the_lexicon_word_it_resembles(text):
+    assert sort_by_rules(text).category == "consultation"
+
+
 def test_greeting_and_signature_lines_do_not_count():
     c = sort("お世話になっております。\n利用目的を通知してください。\nよろしくお願いいたします。")
     assert c.request_types == ("purpose_notification",)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from responders.lexicon import build_lexicon, words_of
+from responders.lexicon import american, build_lexicon, words_of
 
 
 def found(text: str, table: str = "request_type.usage_withholding") -> list[tuple[str, str]]:
@@ -66,3 +66,49 @@ def test_corrections_worked_out_ahead_are_the_ones_a_message_gets():
     assert prepared.correct("i want to acess my dta") == "i want to access my dta"
     # A lexicon built alike (another service in the same process) has them too.
     assert "acess" in build_lexicon(table)._corrections
+
+
+def test_a_word_of_the_dictionary_is_not_taken_for_a_typo():
+    table = {"category.complaint": {"misdelivered": 2.0, "answered": 1.0, "access": 1.0}}
+    plain = build_lexicon(table)
+    guarded = build_lexicon(table, real_words=frozenset({"delivered", "unanswered"}))
+    text = "it was delivered, and my mail is unanswered; i want to acess it"
+    # Without a dictionary, a real word one letter from a lexicon word becomes that word.
+    assert plain.correct(text) == (
+        "it was misdelivered, and my mail is answered; i want to access it"
+    )
+    assert (
+        guarded.correct(text) == "it was delivered, and my mail is unanswered; i want to access it"
+    )
+
+
+@pytest.mark.parametrize(
+    ("word", "dictionary_word"),
+    [
+        ("unauthorised", "unauthorized"),  # British spelling of a word the dictionary has
+        ("neighbours", "neighbors"),
+        ("customer's", "customer"),  # possessive
+        ("customers'", "customers"),
+    ],
+)
+def test_british_spellings_and_possessives_of_dictionary_words_are_real(word, dictionary_word):
+    table = {"category.complaint": {"authorised": 1.0, "neighbour": 1.0, "customers": 1.0}}
+    assert build_lexicon(table, real_words=frozenset({dictionary_word})).correct(word) == word
+
+
+@pytest.mark.parametrize(
+    ("british", "american_spelling"),
+    [
+        ("apologise", "apologize"),
+        ("organisation", "organization"),
+        ("favourite", "favorite"),
+        ("centre", "center"),
+        ("travelled", "traveled"),
+        ("catalogues", "catalogs"),
+        ("licence", "license"),
+        ("programme", "program"),
+        ("address", "address"),  # no British ending: unchanged
+    ],
+)
+def test_american_spelling(british, american_spelling):
+    assert american(british) == american_spelling
