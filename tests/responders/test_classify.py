@@ -384,10 +384,7 @@ def test_an_angry_face_in_a_chat_message_makes_the_request_a_complaint(text, cal
 
 def test_a_repeated_ask_stays_a_complaint_when_the_model_reads_a_plain_request():
     # The model alone reads this calm wording as a plain correction request.
-    text = (
-        "Second time I'm writing about this. The birthday on my account is wrong, "
-        "please correct it to 4 March 1990."
-    )
+    text = "For the second time: please correct the birthday on my account to 4 March 1990."
     assert LEXICON.model.read(text).category["disclosure_request"] > 0.5
     c = sort(text)
     assert c.category == "complaint" and c.request_types == ("revision",)
@@ -396,8 +393,8 @@ def test_a_repeated_ask_stays_a_complaint_when_the_model_reads_a_plain_request()
 
 def test_a_calm_grievance_stays_a_complaint_while_the_model_finds_one_plausible():
     text = (
-        "I never agreed to receive texts from your partners. Could you tell me what you use "
-        "my number for, and stop giving it to them?"
+        "I never agreed to receive texts from your partner companies. Could you tell me what "
+        "you use my phone number for, and stop passing it to them?"
     )
     # Less likely than a plain request, in the model's reading; likely enough to stand.
     assert 0.25 <= LEXICON.model.read(f"\n{text}").category["complaint"] < 0.5
