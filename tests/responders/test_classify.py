@@ -150,6 +150,11 @@ def test_take_me_off_your_list_is_usage_withholding():
         ("息子の情報が第三者に渡った記録を開示してください。", "third_party_records"),
         # Words that name the data say what the request beside them acts on.
         ("Could you delete any footage of me from that day?", "usage_withholding"),
+        (
+            "your camera at the self checkout is pointed right at the PIN pad. delete any "
+            "footage of me paying on 5/6 around 8pm.",
+            "usage_withholding",
+        ),
     ],
 )
 def test_a_request_put_in_everyday_words_is_recognised_by_the_rules(text, request_type):
@@ -166,6 +171,7 @@ def test_a_request_put_in_everyday_words_is_recognised_by_the_rules(text, reques
         # Out of date: an old number or a former address is no longer true of the writer.
         "My old number is still on my account as a second contact. Please delete it.",
         "前の携帯番号がまだ登録に残っています。その番号は消してください。",
+        "There is a purchase in my history that I did not make. Please delete it.",
     ],
 )
 def test_deleting_an_untrue_entry_is_a_revision(text):
@@ -219,11 +225,13 @@ def test_a_request_told_of_asks_for_nothing(text):
     [
         "提携の引越し業者から突然電話がありました。番号はどこで知ったのでしょうか。",
         "Your staff handled my revision request last week. Thank you.",
+        "先週アプリで住所変更しました。ポイントの有効期限はいつまでですか？",
+        "利用停止の件は先月完了しています。今日はポイントの有効期限について伺いたいです。",
     ],
 )
 def test_naming_a_request_in_passing_asks_for_nothing(text):
-    # Moving house or a correction done is a story, not a request for a revision.
-    assert "revision" not in sort_by_rules(text).request_types
+    # Moving house, a correction done or the name of a request is a story, not a request.
+    assert sort_by_rules(text).request_types == ()
 
 
 def test_deleting_true_data_is_usage_withholding():
@@ -343,6 +351,10 @@ def test_a_policy_question_inside_a_request_phrase_does_not_make_it_a_question()
         ),
         ("3rd time asking: please delete my account.", "usage_withholding"),
         ("開示請求して1ヶ月待ってます。まだですか？早く開示してください", "disclosure"),
+        (
+            "電話番号の訂正をお願いしたのは5月です。まだ直っていないので、070-1234-5678に直してください。",
+            "revision",
+        ),
     ],
 )
 def test_an_ignored_request_is_a_complaint_and_keeps_the_request(text, request_type):
@@ -408,6 +420,7 @@ def test_a_calm_grievance_stays_a_complaint_while_the_model_finds_one_plausible(
     [
         "I'm not angry, but please stop sending me the catalogue.",
         "別に怒ってへんけど、俺の位置情報は使わんでええから止めといて。",
+        "御社の対応に不満があるわけではありません。念のため、私の情報を電話勧誘に使うのは止めてください。",
         # The model alone reads a grievance here.
         "I'm not angry, just tired of it. I bought a sofa in March and since then every page "
         "shows me sofa ads. I don't need another one. Please stop using my purchase history "
