@@ -496,6 +496,10 @@ def read(subject: str, text: str, lexicon: Lexicon) -> Reading:
         disclaimed = disclaimed or calm
         angry = 0.0 if calm else sentence.score("anger")
         grievance = 0.0 if calm else sentence.score("category.complaint") + angry
+        # Staff telling of a customer's grievance ("the customer says she still gets our
+        # DMs", 「お客様から…と言われました」) report it: the grievance is not theirs.
+        if handler and sentence.has("third_person_handler"):
+            grievance = 0.0
         if grievance and not about_process:
             grieved.append((sentence, grievance, angry))
             if _aimed_elsewhere(doc, sentence):

@@ -45,6 +45,20 @@ def test_store_employee_asking_about_a_customers_deletion_is_a_consultation():
     assert c.category == "consultation" and c.request_types == ()
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Front desk here. A customer says she still gets our DMs although she opted out in "
+        "May, and she is upset. How should I log this?",
+        "お疲れさまです、梅田店の佐藤です。お客様から「前にDMを止めてと言ったのにまだ届く」と"
+        "言われました。店舗ではどう対応すればよいでしょうか？",
+    ],
+)
+def test_staff_telling_of_a_customers_grievance_ask_how_to_handle_it(text):
+    # The grievance is the customer's; the writer asks what to do with it.
+    assert sort(text).category == "consultation"
+
+
 def test_a_customer_naming_an_agency_is_not_staff_asking_for_someone_else():
     c = sort(
         "規約によると購買情報をグループの旅行代理店と共同利用しているそうですが、"
