@@ -145,8 +145,13 @@ def main() -> None:
             needs_human_threshold=cfg.classifier.needs_human_threshold,
         ).as_dict()
 
-    trained = ", ".join(cfg.classifier.examples) or "nothing"
-    print(f"the statistical model learns from: {trained}")
+    examples = cfg.classifier.examples
+    trained = (
+        ", ".join(examples)
+        if len(examples) <= 3
+        else (f"{len(examples)} files, {examples[0]} ... {examples[-1]}")
+    )
+    print(f"the statistical model learns from: {trained or 'nothing'}")
     print("(figures on those files are optimistic; heldout is the honest measure)\n")
     parts = ["dev", "heldout"] if args.part == "both" else [args.part]
     for part in parts:
