@@ -73,6 +73,10 @@ _NEAR = 20
 # In Japanese a stop word governs the phrase of provision it follows this closely
 # (「会社に渡すの、やめて」).
 _GOVERN_JA = 6
+# How far a request may follow (English) or precede (Japanese) the phrase that puts it off.
+_PUT_OFF_GAP = 40
+_PUT_OFF_GAP_JA = 30
+_CONTRAST = re.compile(r"(?<![a-z])(but|however|instead)(?![a-z])|けど|けれど|ですが|が、")
 # Words that join two requests ("a copy of my data and the records").
 # (Japanese joins nouns with と too: 「提供先と日付の記録」 is one request, so と joins two only
 # right after the first, as in 「開示と、第三者提供記録の開示」.)
@@ -232,6 +236,19 @@ def _governs(doc: str, stop: Hit, provision: Hit) -> bool:
             doc, stop.end, provision.start
         )
     return provision.end <= stop.start <= provision.end + _GOVERN_JA
+
+
+def _puts_off(doc: str, put_off: Hit, request: Hit) -> bool:
+    """True when a phrase that puts a request off governs it: the request follows within a
+    few words in English ("was going to ask you to delete"), or just precedes it in
+    Japanese (「消してもらおうと思っていた」), with no "but" between."""
+    if doc[put_off.start].isascii():
+        start, end = put_off.end, request.start
+        near = 0 <= end - start <= _PUT_OFF_GAP
+    else:
+        start, end = request.end, put_off.start
+        near = 0 <= end - start <= _PUT_OFF_GAP_JA
+    return near and not _CONTRAST.search(doc, start, end)
 
 
 def _inside(hit: Hit, around: Iterable[Hit]) -> bool:
@@ -422,8 +439,19 @@ def read(subject: str, text: str, lexicon: Lexicon) -> Reading:
         in_subject = sentence.start < len(head)
         asked = asked or (asks and not (in_subject or sentence.question or about_process))
         counted = {}
+        put_off = [h for h, _ in sentence.hits.get("put_off", ())]
         for t, table in zip(REQUEST_TYPES, _TYPE_TABLES, strict=True):
             w = sentence.scores.get(table)
+            if w and put_off:
+                # "I was going to ask you to delete it, but...", 「消してもらおうと思って
+                # いましたが」: a request the writer puts off is not asked now.
+                w = sum(
+                    weight
+                    for hit, weight in sentence.hits[table]
+                    if not any(_puts_off(doc, p, hit) for p in put_off)
+                )
+                if not w:
+                    ruled_out.add(t)
             if not w or handler or accuses:
                 continue
             if not in_subject:

@@ -48,6 +48,7 @@ TABLES = (
     "addressee",
     "data_named",
     "asks_for_data",
+    "put_off",
 )
 
 _WORD = re.compile(r"[a-z][a-z']+")

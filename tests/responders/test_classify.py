@@ -248,6 +248,42 @@ def test_naming_a_request_in_passing_asks_for_nothing(text):
     assert sort_by_rules(text).request_types == ()
 
 
+@pytest.mark.parametrize(
+    ("text", "request_types"),
+    [
+        (
+            "I was going to ask you to delete my account, but first I would like to see what "
+            "you hold. Please send me a copy of my data.",
+            ("disclosure",),
+        ),
+        (
+            "Please send me my data. After that I will decide whether to ask you to delete it.",
+            ("disclosure",),
+        ),
+        (
+            "退会してデータも消してもらおうと思っていたのですが、その前に登録されている情報を"
+            "開示してください。",
+            ("disclosure",),
+        ),
+        (
+            "削除してくれと言いたいところだが、その前に私について何を持っているのか全部見せろ。",
+            ("disclosure",),
+        ),
+        # What follows a "but" is asked.
+        (
+            "I was going to ask for a copy of my data, but please just delete my account.",
+            ("usage_withholding",),
+        ),
+        (
+            "ポイントカードの情報を開示してもらおうと思っていましたが、やはり退会して全部消してください。",
+            ("usage_withholding",),
+        ),
+    ],
+)
+def test_a_request_put_off_is_not_asked_now(text, request_types):
+    assert sort(text).request_types == request_types
+
+
 def test_deleting_true_data_is_usage_withholding():
     c = sort("I no longer use the app. Please delete my account and all my data.")
     assert c.request_types == ("usage_withholding",)
