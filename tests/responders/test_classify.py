@@ -352,6 +352,9 @@ def test_a_copy_asked_for_beside_the_records_is_a_second_request():
         "Which companies did you send my details to for the campaign? And please don't "
         "send them anywhere else.",
         "誰に私の情報を渡したのか、記録を出してください。それと、これ以上どこにも出さないで。",
+        # What was given to whom is the record of provision, not a copy of the data.
+        "Can you please confirm what data of mine you gave to the shipping company? And "
+        "please stop giving them my phone number.",
     ],
 )
 def test_who_got_it_and_no_further_are_two_requests(text):
