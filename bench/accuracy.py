@@ -149,7 +149,7 @@ def main() -> None:
     trained = (
         ", ".join(examples)
         if len(examples) <= 3
-        else (f"{len(examples)} files, {examples[0]} ... {examples[-1]}")
+        else f"{len(examples)} files, {examples[0]} ... {examples[-1]}"
     )
     print(f"the statistical model learns from: {trained or 'nothing'}")
     print("(figures on those files are optimistic; heldout is the honest measure)\n")

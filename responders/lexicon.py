@@ -61,9 +61,11 @@ _LATIN = frozenset("abcdefghijklmnopqrstuvwxyz")
 _FUZZY_MIN_WORD = 5
 # Corrections remembered, at most (a bound on memory whatever mail arrives).
 _CORRECTIONS_KEPT = 100_000
-# A word's correction depends only on the vocabulary and the cut-off: lexicons built
-# alike in one process (the service, a CLI command, the tests) remember them together.
-_SHARED_CORRECTIONS: dict[tuple[tuple[str, ...], float, int], dict[str, str]] = {}
+# A word's correction depends only on the vocabulary, the cut-off and the real words:
+# lexicons built alike in one process (the service, a CLI command, the tests) remember
+# them together. The real words themselves are the key, not their hash, so two
+# dictionaries can never share corrections by a collision.
+_SHARED_CORRECTIONS: dict[tuple[tuple[str, ...], float, frozenset[str]], dict[str, str]] = {}
 
 
 @dataclass(frozen=True)
@@ -116,7 +118,7 @@ class Lexicon:
         )
         self._known = set(self._vocabulary)
         self._corrections = _SHARED_CORRECTIONS.setdefault(
-            (tuple(self._vocabulary), self.fuzzy_min_score, hash(self.real_words)), {}
+            (tuple(self._vocabulary), self.fuzzy_min_score, self.real_words), {}
         )
 
     def correct(self, text: str) -> str:
