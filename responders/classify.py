@@ -76,6 +76,17 @@ _GOVERN_JA = 6
 # How far a request may follow (English) or precede (Japanese) the phrase that puts it off.
 _PUT_OFF_GAP = 40
 _PUT_OFF_GAP_JA = 30
+# Japanese particles that make the request before them the topic, with the nouns that may
+# come between: 「開示請求って」, 「第三者提供記録の開示って」, 「消去とは」.
+_TOPIC = re.compile(
+    r"(?:の?(?:開示|通知|停止|消去|削除|訂正|追加|請求|記録|手続き?))*"
+    r"(?:って|とは|というのは|ってのは|ってやつ)"
+)
+# An article before a request's name in English makes it any such request: "can I make
+# a disclosure request by phone?".
+_GENERIC = re.compile(r"(?<![a-z])an? $")
+# What ends the clause of a request told of: "I asked you to stop, so stop" asks again.
+_CLAUSE_BREAK = re.compile(r"[,;:!?]|(?<![a-z])(but|however|instead|so|now|again)(?![a-z])")
 _CONTRAST = re.compile(r"(?<![a-z])(but|however|instead)(?![a-z])|けど|けれど|ですが|が、")
 # Words that join two requests ("a copy of my data and the records").
 # (Japanese joins nouns with と too: 「提供先と日付の記録」 is one request, so と joins two only
@@ -251,6 +262,25 @@ def _puts_off(doc: str, put_off: Hit, request: Hit) -> bool:
     return near and not _CONTRAST.search(doc, start, end)
 
 
+def _tells_of(doc: str, told: Hit, marker: Hit) -> bool:
+    """True when a request word belongs to a request the writer tells of: it is part of the
+    telling or follows it within a clause in English ("I asked you in April to stop"), or
+    comes just before it in Japanese (「止めてってお店で頼んだけど」, 「止めてもらったはず」)."""
+    if doc[told.start].isascii():
+        start, end = told.end, marker.start
+        return (
+            told.start <= end
+            and end - start <= _PUT_OFF_GAP
+            and not _CLAUSE_BREAK.search(doc, start, end)
+        )
+    start, end = marker.end, told.start
+    return (
+        marker.start < end
+        and end - start <= _PUT_OFF_GAP_JA
+        and not _CONTRAST.search(doc, min(start, end), end)
+    )
+
+
 def _inside(hit: Hit, around: Iterable[Hit]) -> bool:
     """True when `hit` lies wholly within one of `around`."""
     return any(a.start <= hit.start and hit.end <= a.end for a in around)
@@ -420,8 +450,16 @@ def read(subject: str, text: str, lexicon: Lexicon) -> Reading:
     fury = lexicon.phrases("anger")
     disclaimed = False
     previous = _Sentence(0, 0, False)
+    told_types: dict[str, float] = {}
+    blamed_elsewhere = False
     for sentence in sentences:
-        asks = sentence.has("request_marker")
+        # A request word inside a request the writer tells of ("I asked you in April to
+        # stop", 「DM止めてってお店で頼んだけど」) does not ask again.
+        told = [h for h, _ in sentence.hits.get("not_asking_now", ())]
+        asks = any(
+            not any(_tells_of(doc, t, m) for t in told)
+            for m, _ in sentence.hits.get("request_marker", ())
+        )
         accuses = not asks and _ACCUSATION.match(doc, sentence.start) is not None
         # An angry question ("how many times do I have to unsubscribe?") is rhetorical.
         # Words inside a phrase that is a request by itself belong to it: "do you use"
@@ -452,6 +490,17 @@ def read(subject: str, text: str, lexicon: Lexicon) -> Reading:
                 )
                 if not w:
                     ruled_out.add(t)
+            if w and sentence.question and not asks:
+                # 「第三者提供記録の開示って、何年分見られるんですか？」: a request named as
+                # the topic of a question is asked about, not asked for.
+                w = sum(
+                    weight
+                    for hit, weight in sentence.hits[table]
+                    if not (
+                        _TOPIC.match(doc, hit.end)
+                        or _GENERIC.search(doc, max(0, hit.start - 4), hit.start)
+                    )
+                )
             if not w or handler or accuses:
                 continue
             if not in_subject:
@@ -461,6 +510,8 @@ def read(subject: str, text: str, lexicon: Lexicon) -> Reading:
             # "I have unsubscribed three times", 「退会したのに」: a request told of is not
             # asked again, unless the sentence asks too.
             if sentence.has("not_asking_now") and not asks:
+                if sentence.has("request_marker"):
+                    told_types[t] = max(told_types.get(t, 0.0), w)
                 continue
             if (asks and w >= 1.0) or w >= _INTRINSIC or (w >= 2.0 and not sentence.question):
                 counted[t] = w
@@ -509,6 +560,17 @@ def read(subject: str, text: str, lexicon: Lexicon) -> Reading:
         ):
             counted["revision"] = counted.get("revision", 0.0) + counted.pop("usage_withholding")
             ruled_out.add("usage_withholding")
+        # "I asked you in April to stop. Please stop them.": a later ask that names no
+        # request renews the one told of.
+        if (
+            told_types
+            and asks
+            and not (in_subject or sentence.question or about_process)
+            and sentence.has("renewal")
+        ):
+            for t, w in told_types.items():
+                counted.setdefault(t, w)
+            told_types = {}
         pressed = pressed or (
             bool(counted) and asks and not in_subject and not sentence.has("not_asking_now")
         )
@@ -530,9 +592,15 @@ def read(subject: str, text: str, lexicon: Lexicon) -> Reading:
             grievance = 0.0
         if grievance and not about_process:
             grieved.append((sentence, grievance, angry))
-            if _aimed_elsewhere(doc, sentence):
+            # "My bank leaked my data. Now I get scam calls.": a grievance that names no one
+            # goes on about the company the one before it blamed.
+            if _aimed_elsewhere(doc, sentence) or (
+                blamed_elsewhere and not (sentence.has("addressee") or sentence.has("elsewhere"))
+            ):
                 elsewhere += grievance
+                blamed_elsewhere = True
             else:
+                blamed_elsewhere = False
                 # Anger alone ("I'm so angry!") has no target of its own: it takes the
                 # target of the grievance it comes with.
                 own += sum(

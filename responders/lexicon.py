@@ -49,6 +49,7 @@ TABLES = (
     "data_named",
     "asks_for_data",
     "put_off",
+    "renewal",
 )
 
 _WORD = re.compile(r"[a-z][a-z']+")

@@ -227,11 +227,30 @@ def test_a_stop_word_that_governs_provision_halts_the_provision(text, request_ty
         "3月に退会したのに、まだメールが届きます。本当に迷惑です。",
         "I submitted a disclosure request in February and have heard nothing since. Unacceptable.",
         "3月に開示請求書を送付しましたが、まだ何の連絡もありません。ひどいです。",
+        # The request's own verb ("stop", 止めて) sits inside the telling: it asks nothing.
+        "I asked your call centre in April to stop sending me catalogues. They still come. "
+        "Unacceptable.",
+        "春にDM止めてってお店で頼んだけど、結局ずっと届いてます。ひどいです。",
+        "前に電話でDM止めてもらったはずなのに、またカタログが来た。ひどい。",
     ],
 )
 def test_a_request_told_of_asks_for_nothing(text):
     c = sort_by_rules(text)
     assert c.category == "complaint" and c.request_types == ()
+
+
+@pytest.mark.parametrize(
+    ("text", "request_types"),
+    [
+        # Asked again in words that name no request: the one told of is asked now.
+        ("I asked you in April to correct my address. Fix it this time.", ("revision",)),
+        ("前にも直してって言ったのに、名前の漢字がまだ間違ってる!! 今度こそ直して", ("revision",)),
+        # A new clause after the telling asks on its own.
+        ("I have asked twice already, so please delete my account now.", ("usage_withholding",)),
+    ],
+)
+def test_a_request_told_of_and_asked_again_is_asked_now(text, request_types):
+    assert sort_by_rules(text).request_types == request_types
 
 
 @pytest.mark.parametrize(
@@ -269,6 +288,17 @@ def test_naming_a_request_in_passing_asks_for_nothing(text):
             "削除してくれと言いたいところだが、その前に私について何を持っているのか全部見せろ。",
             ("disclosure",),
         ),
+        # A request taken back ("ignore my email asking you to...") asks nothing.
+        (
+            "Please ignore my email from yesterday asking you to delete my account. What I "
+            "do need is for you to correct my email address: it should be mika@example.com.",
+            ("revision",),
+        ),
+        (
+            "提携先への情報提供の停止もお願いしようと考えていたのですが、今回は登録内容の"
+            "開示だけお願いいたします。",
+            ("disclosure",),
+        ),
         # What follows a "but" is asked.
         (
             "I was going to ask for a copy of my data, but please just delete my account.",
@@ -289,9 +319,16 @@ def test_deleting_true_data_is_usage_withholding():
     assert c.request_types == ("usage_withholding",)
 
 
-def test_the_verb_of_a_records_request_does_not_ask_for_a_copy_too():
-    c = sort("私の個人データを第三者に提供した記録があれば、開示していただけますでしょうか。")
-    assert c.request_types == ("third_party_records",)
+@pytest.mark.parametrize(
+    "text",
+    [
+        "私の個人データを第三者に提供した記録があれば、開示していただけますでしょうか。",
+        # 「その記録」 points back at where the data came from.
+        "取引もないのに電話が来ました。どこから私の番号を手に入れたのか、その記録を開示してください。",
+    ],
+)
+def test_the_verb_of_a_records_request_does_not_ask_for_a_copy_too(text):
+    assert sort_by_rules(text).request_types == ("third_party_records",)
 
 
 @pytest.mark.parametrize(
@@ -426,11 +463,23 @@ def test_an_ignored_request_is_a_complaint_and_keeps_the_request(text, request_t
         "quick q: does the fee apply to correction requests too or only disclosure?",
         "訂正の請求って手数料かかりますか？",
         "第三者提供記録の開示請求って、どういう手順で進めればいいですか？",
+        # A request named as the topic of a question (「〜って」, 「〜とは」) is asked about.
+        "第三者提供記録の開示って、何年分くらいまで見られるんですか？",
+        "利用目的の通知って有料なんですか？",
+        "利用停止と消去って何が違うんですか？",
+        # An article makes it any such request, not this writer's.
+        "Can I make a disclosure request over the phone, or does it have to be in writing?",
+        "hey is it true that u can refuse a disclosure request? when?",
     ],
 )
-def test_asking_about_the_fee_or_the_time_a_request_takes_is_a_consultation(text):
+def test_a_question_about_a_request_is_a_consultation(text):
     c = sort(text)
     assert c.categories == ("consultation",) and c.request_types == ()
+
+
+def test_could_i_have_asks():
+    c = sort_by_rules("Could I have a copy of the data registered to my membership?")
+    assert c.request_types == ("disclosure",)
 
 
 @pytest.mark.parametrize(
@@ -573,6 +622,11 @@ def test_language():
         "Data breach at my mobile carrier, furious about it. Does actio store card numbers?",
         "別の通販会社から情報が漏れて本当に腹が立っています！！御社はどんな対策をしていますか？",
         "あの会社、何度言っても迷惑メールが止まらない。最悪。御社の個人情報の管理はどうなっていますか？",
+        # A grievance that names no company goes on about the one blamed just before it.
+        "Another shop leaked my card number last month. Now my card has been misused twice "
+        "and I am furious. How do you protect card data?",
+        "別の通販会社から個人情報漏えいのお知らせが来ました。住所も電話番号も全部漏れたそうで、"
+        "本当に頭にきています。御社はどういう対策をしているのですか？",
     ],
 )
 def test_anger_at_another_company_is_not_a_complaint_about_us(text):
@@ -593,6 +647,33 @@ def test_anger_at_another_company_is_not_a_complaint_about_us(text):
 def test_a_grievance_about_our_data_reaching_another_company_is_a_complaint(text):
     # The other company is where the data went, or the grievance is also aimed at us.
     assert sort_by_rules(text).category == "complaint"
+
+
+@pytest.mark.parametrize(
+    ("text", "request_types"),
+    [
+        (
+            "A bit disappointed that cancelling my membership last year didn't take me off "
+            "your SMS list. Could you stop the texts please?",
+            ("usage_withholding",),
+        ),
+        (
+            "店でポイントカードを作るとき年収まで書かされましたが、フェアではないと思います。"
+            "年収の欄は消してください。",
+            ("usage_withholding",),
+        ),
+        # A request of the past named in passing asks nothing now.
+        (
+            "The envelope with the results of my disclosure request arrived unsealed. "
+            "I was not pleased.",
+            (),
+        ),
+        ("Your reply to my disclosure request took four months. Unacceptable.", ()),
+    ],
+)
+def test_mild_dissatisfaction_is_a_complaint(text, request_types):
+    c = sort_by_rules(text)
+    assert c.category == "complaint" and c.request_types == request_types
 
 
 # -- the learned model beside the rules -------------------------------------------------
