@@ -88,11 +88,12 @@ _GENERIC = re.compile(r"(?<![a-z])an? $")
 # What ends the clause of a request told of: "I asked you to stop, so stop" asks again.
 _CLAUSE_BREAK = re.compile(r"[,;:!?]|(?<![a-z])(but|however|instead|so|now|again)(?![a-z])")
 _CONTRAST = re.compile(r"(?<![a-z])(but|however|instead)(?![a-z])|けど|けれど|ですが|が、")
-# Words that join two requests ("a copy of my data and the records").
-# (Japanese joins nouns with と too: 「提供先と日付の記録」 is one request, so と joins two only
-# right after the first, as in 「開示と、第三者提供記録の開示」.)
-_AND = re.compile(r"(?<![a-z])(and|as well as|along with|plus)(?![a-z])")
-_AND_JA = re.compile(r"\s*(と|や|及び|および|並びに|ならびに)")
+# Words that join two requests ("a copy of my data and the records", "what you have on me +
+# who you gave it to"). (Japanese joins nouns with と too: 「提供先と日付の記録」 is one
+# request, so と joins two only right after the first, as in 「開示と、第三者提供記録の開示」,
+# 「全部の開示、及び…記録の開示」, or a list's next number: 「①開示、②提供記録の開示」.)
+_AND = re.compile(r"(?<![a-z])(and|as well as|along with|plus)(?![a-z])|[+&]")
+_AND_JA = re.compile(r"[\s、,]*(と|や|及び|および|並びに|ならびに|\+|\d)")
 # How far apart a request's verb and the words naming its data may stand ("delete my
 # account and all the data you have on file for me").
 _OBJECT_GAP = 40
@@ -398,6 +399,13 @@ def read(subject: str, text: str, lexicon: Lexicon) -> Reading:
             for table, table_hits in lexicon.find(doc).items()
         }
     )
+    # 「見直して」 (review) holds 「直して」 (correct), but asks for no correction: a request
+    # word that starts within such a word is not read.
+    others = [h for h, _ in hits.get("not_a_request", ())]
+    for table in [t for t in _TYPE_TABLES if t in hits] if others else ():
+        hits[table] = [
+            (h, w) for h, w in hits[table] if not any(o.start <= h.start < o.end for o in others)
+        ]
     sentences = _sentences(doc)
     starts = [sentence.start for sentence in sentences]
     for table, table_hits in hits.items():
@@ -455,7 +463,11 @@ def read(subject: str, text: str, lexicon: Lexicon) -> Reading:
     for sentence in sentences:
         # A request word inside a request the writer tells of ("I asked you in April to
         # stop", 「DM止めてってお店で頼んだけど」) does not ask again.
-        told = [h for h, _ in sentence.hits.get("not_asking_now", ())]
+        told = [
+            h
+            for table in ("not_asking_now", "hypothetical")
+            for h, _ in sentence.hits.get(table, ())
+        ]
         asks = any(
             not any(_tells_of(doc, t, m) for t in told)
             for m, _ in sentence.hits.get("request_marker", ())

@@ -50,6 +50,7 @@ TABLES = (
     "asks_for_data",
     "put_off",
     "renewal",
+    "not_a_request",
 )
 
 _WORD = re.compile(r"[a-z][a-z']+")

@@ -320,6 +320,40 @@ def test_deleting_true_data_is_usage_withholding():
 
 
 @pytest.mark.parametrize(
+    ("text", "request_types"),
+    [
+        ("私の通話を研修に使うことはやめてください。", {"usage_withholding"}),
+        (
+            "I asked for NO phone calls back in July!! Take my number off your call list.",
+            {"usage_withholding"},
+        ),
+        (
+            "Please don't share my data with your group companies from now on, and could you "
+            "also tell me who already got it?",
+            {"third_party_halt", "third_party_records"},
+        ),
+        ("どっから俺の番号手に入れたん？記録出せや", {"third_party_records"}),
+        (
+            "私の情報がどこかの業者に渡ったことはありますか。記録があれば見せてもらえますか。",
+            {"third_party_records"},
+        ),
+    ],
+)
+def test_everyday_wordings_of_a_request(text, request_types):
+    assert set(sort_by_rules(text).request_types) == request_types
+
+
+def test_a_request_word_inside_a_supposition_asks_nothing():
+    c = sort_by_rules("if i delete the app does that delete my account or is that separate")
+    assert c.categories == ("consultation",) and c.request_types == ()
+
+
+def test_a_word_that_holds_a_request_word_asks_nothing():
+    # 「見直して」 (review) holds 「直して」 (correct).
+    assert sort_by_rules("社内の取扱いを見直していただきたいです。").request_types == ()
+
+
+@pytest.mark.parametrize(
     "text",
     [
         "私の個人データを第三者に提供した記録があれば、開示していただけますでしょうか。",
@@ -340,6 +374,16 @@ def test_the_verb_of_a_records_request_does_not_ask_for_a_copy_too(text):
         ),
         (
             "開示と、第三者提供記録の開示の両方をお願いします。",
+            {"disclosure", "third_party_records"},
+        ),
+        ("send me what you have on me + who you gave it to", {"disclosure", "third_party_records"}),
+        (
+            "I would like to receive (1) all personal data you hold on her, and (2) the "
+            "records of any provision of her data to third parties.",
+            {"disclosure", "third_party_records"},
+        ),
+        (
+            "依頼者の個人データの全部の開示、及び第三者に提供した記録の開示を求めます。",
             {"disclosure", "third_party_records"},
         ),
         # 「提供先と提供日」 lists what the records hold: と there joins nouns, not requests.
