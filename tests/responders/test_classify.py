@@ -489,6 +489,12 @@ def test_a_policy_question_inside_a_request_phrase_does_not_make_it_a_question()
             "電話番号の訂正をお願いしたのは5月です。まだ直っていないので、070-1234-5678に直してください。",
             "revision",
         ),
+        ("2nd request. Correct my DOB. I already asked on 12 Feb.", "revision"),
+        (
+            "3月にも同じ内容でメールをお送りしましたが、お返事をいただけていないようですので、"
+            "改めてご連絡いたします。DMへの利用を停止してください。",
+            "usage_withholding",
+        ),
     ],
 )
 def test_an_ignored_request_is_a_complaint_and_keeps_the_request(text, request_type):
