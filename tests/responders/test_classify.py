@@ -557,8 +557,8 @@ def test_a_repeated_ask_stays_a_complaint_when_the_model_reads_a_plain_request()
 
 def test_a_calm_grievance_stays_a_complaint_while_the_model_finds_one_plausible():
     text = (
-        "I never agreed to receive texts from your partner companies. Could you tell me what "
-        "you use my phone number for, and stop passing it to them?"
+        "I never agreed to receive texts from partner companies. Could you tell me what you "
+        "use my mobile number for, and stop passing it to them?"
     )
     # Less likely than a plain request, in the model's reading; likely enough to stand.
     assert 0.25 <= LEXICON.model.read(f"\n{text}").category["complaint"] < 0.5
