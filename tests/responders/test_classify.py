@@ -527,11 +527,6 @@ def test_a_question_about_a_request_is_a_consultation(text):
     assert c.categories == ("consultation",) and c.request_types == ()
 
 
-def test_could_i_have_asks():
-    c = sort_by_rules("Could I have a copy of the data registered to my membership?")
-    assert c.request_types == ("disclosure",)
-
-
 @pytest.mark.parametrize(
     ("text", "calm"),
     [
