@@ -73,7 +73,8 @@ _NEAR = 20
 # In Japanese a stop word governs the phrase of provision it follows this closely
 # (「会社に渡すの、やめて」).
 _GOVERN_JA = 6
-# How far a request may follow (English) or precede (Japanese) the phrase that puts it off.
+# How far a request may follow (English) or precede (Japanese) the phrase that puts it off
+# or tells of it.
 _PUT_OFF_GAP = 40
 _PUT_OFF_GAP_JA = 30
 # Japanese particles that make the request before them the topic, with the nouns that may
@@ -250,33 +251,22 @@ def _governs(doc: str, stop: Hit, provision: Hit) -> bool:
     return provision.end <= stop.start <= provision.end + _GOVERN_JA
 
 
-def _puts_off(doc: str, put_off: Hit, request: Hit) -> bool:
-    """True when a phrase that puts a request off governs it: the request follows within a
-    few words in English ("was going to ask you to delete"), or just precedes it in
-    Japanese (「消してもらおうと思っていた」), with no "but" between."""
-    if doc[put_off.start].isascii():
-        start, end = put_off.end, request.start
-        near = 0 <= end - start <= _PUT_OFF_GAP
-    else:
-        start, end = request.end, put_off.start
-        near = 0 <= end - start <= _PUT_OFF_GAP_JA
-    return near and not _CONTRAST.search(doc, start, end)
-
-
-def _tells_of(doc: str, told: Hit, marker: Hit) -> bool:
-    """True when a request word belongs to a request the writer tells of: it is part of the
-    telling or follows it within a clause in English ("I asked you in April to stop"), or
-    comes just before it in Japanese (「止めてってお店で頼んだけど」, 「止めてもらったはず」)."""
-    if doc[told.start].isascii():
-        start, end = told.end, marker.start
+def _covers(doc: str, phrase: Hit, word: Hit, breaks: re.Pattern[str]) -> bool:
+    """True when `phrase` covers a request `word`, as a phrase that puts a request off
+    ("was going to ask you to delete", 「消してもらおうと思っていた」) or tells of one
+    ("I asked you in April to stop", 「止めてってお店で頼んだけど」, 「止めてもらったはず」):
+    in English the word is part of the phrase or follows it within a few words, in Japanese
+    it comes just before it; and nothing that `breaks` the phrase's reach lies between."""
+    if doc[phrase.start].isascii():
+        start, end = phrase.end, word.start
         return (
-            told.start <= end
+            phrase.start <= end
             and end - start <= _PUT_OFF_GAP
-            and not _CLAUSE_BREAK.search(doc, start, end)
+            and not breaks.search(doc, start, end)
         )
-    start, end = marker.end, told.start
+    start, end = word.end, phrase.start
     return (
-        marker.start < end
+        word.start < end
         and end - start <= _PUT_OFF_GAP_JA
         and not _CONTRAST.search(doc, min(start, end), end)
     )
@@ -469,7 +459,7 @@ def read(subject: str, text: str, lexicon: Lexicon) -> Reading:
             for h, _ in sentence.hits.get(table, ())
         ]
         asks = any(
-            not any(_tells_of(doc, t, m) for t in told)
+            not any(_covers(doc, t, m, _CLAUSE_BREAK) for t in told)
             for m, _ in sentence.hits.get("request_marker", ())
         )
         accuses = not asks and _ACCUSATION.match(doc, sentence.start) is not None
@@ -498,7 +488,7 @@ def read(subject: str, text: str, lexicon: Lexicon) -> Reading:
                 w = sum(
                     weight
                     for hit, weight in sentence.hits[table]
-                    if not any(_puts_off(doc, p, hit) for p in put_off)
+                    if not any(_covers(doc, p, hit, _CONTRAST) for p in put_off)
                 )
                 if not w:
                     ruled_out.add(t)
@@ -522,6 +512,7 @@ def read(subject: str, text: str, lexicon: Lexicon) -> Reading:
             # "I have unsubscribed three times", 「退会したのに」: a request told of is not
             # asked again, unless the sentence asks too.
             if sentence.has("not_asking_now") and not asks:
+                # Its own request words were the telling's: a later ask may renew it.
                 if sentence.has("request_marker"):
                     told_types[t] = max(told_types.get(t, 0.0), w)
                 continue
