@@ -86,9 +86,10 @@ _TOPIC = re.compile(
 # An article before a request's name in English makes it any such request: "can I make
 # a disclosure request by phone?".
 _GENERIC = re.compile(r"(?<![a-z])an? $")
-# What ends the clause of a request told of: "I asked you to stop, so stop" asks again.
-_CLAUSE_BREAK = re.compile(r"[,;:!?]|(?<![a-z])(but|however|instead|so|now|again)(?![a-z])")
 _CONTRAST = re.compile(r"(?<![a-z])(but|however|instead)(?![a-z])|けど|けれど|ですが|が、")
+# What ends the clause of a request told of, besides a contrast: "I asked you to stop, so
+# stop" asks again.
+_CLAUSE_BREAK = re.compile(rf"[,;:!?]|(?<![a-z])(so|now|again)(?![a-z])|{_CONTRAST.pattern}")
 # Words that join two requests ("a copy of my data and the records", "what you have on me +
 # who you gave it to"). (Japanese joins nouns with と too: 「提供先と日付の記録」 is one
 # request, so と joins two only right after the first, as in 「開示と、第三者提供記録の開示」,
@@ -255,8 +256,9 @@ def _covers(doc: str, phrase: Hit, word: Hit, breaks: re.Pattern[str]) -> bool:
     """True when `phrase` covers a request `word`, as a phrase that puts a request off
     ("was going to ask you to delete", 「消してもらおうと思っていた」) or tells of one
     ("I asked you in April to stop", 「止めてってお店で頼んだけど」, 「止めてもらったはず」):
-    in English the word is part of the phrase or follows it within a few words, in Japanese
-    it comes just before it; and nothing that `breaks` the phrase's reach lies between."""
+    in English the word is part of the phrase or follows it within a few words, with nothing
+    between that `breaks` the phrase's reach; in Japanese it comes just before it, with no
+    contrast (けど, が、) between."""
     if doc[phrase.start].isascii():
         start, end = phrase.end, word.start
         return (
@@ -392,10 +394,13 @@ def read(subject: str, text: str, lexicon: Lexicon) -> Reading:
     # 「見直して」 (review) holds 「直して」 (correct), but asks for no correction: a request
     # word that starts within such a word is not read.
     others = [h for h, _ in hits.get("not_a_request", ())]
-    for table in [t for t in _TYPE_TABLES if t in hits] if others else ():
-        hits[table] = [
-            (h, w) for h, w in hits[table] if not any(o.start <= h.start < o.end for o in others)
-        ]
+    for table in _TYPE_TABLES:
+        if others and table in hits:
+            hits[table] = [
+                (h, w)
+                for h, w in hits[table]
+                if not any(o.start <= h.start < o.end for o in others)
+            ]
     sentences = _sentences(doc)
     starts = [sentence.start for sentence in sentences]
     for table, table_hits in hits.items():
