@@ -12,7 +12,8 @@ grievance is also aimed at us.
 Lines the mail client wrapped are joined first, so a sentence is a sentence. The subject
 names a topic: its request types count only when the body asks without naming one, and
 it never makes the writer a deputy. Where phrases of two request types overlap, the one
-that starts first decides. Acting for someone counts where it is stated, not where it is
+that starts first decides; a stop that names no object ("stop it", 「それも止めて」) stops what
+the words before it name. Acting for someone counts where it is stated, not where it is
 asked about or supposed; an angry question is rhetorical, not a question about the process.
 
 The rules' answer is then blended with a statistical model's (responders/model), learned
@@ -93,12 +94,34 @@ _CLAUSE_BREAK = re.compile(rf"[,;:!?]|(?<![a-z])(so|now|again)(?![a-z])|{_CONTRA
 # Words that join two requests ("a copy of my data and the records", "what you have on me +
 # who you gave it to"). (Japanese joins nouns with と too: 「提供先と日付の記録」 is one
 # request, so と joins two only right after the first, as in 「開示と、第三者提供記録の開示」,
-# 「全部の開示、及び…記録の開示」, or a list's next number: 「①開示、②提供記録の開示」.)
+# 「全部の開示、及び…記録の開示」, or a list's next number: 「①開示、②提供記録の開示」; and
+# after the noun of a request a comma starts the next: 「開示、…記録の開示」, 「開示を、…」.)
 _AND = re.compile(r"(?<![a-z])(and|as well as|along with|plus)(?![a-z])|[+&]")
-_AND_JA = re.compile(r"[\s、,]*(と|や|及び|および|並びに|ならびに|\+|\d)")
+_AND_JA = re.compile(
+    r"(?<=開示|通知|停止|訂正|削除|消去|追加)を?[、,]|[\s、,]*(と|や|及び|および|並びに|ならびに|\+|\d)"
+)
 # How far apart a request's verb and the words naming its data may stand ("delete my
 # account and all the data you have on file for me").
 _OBJECT_GAP = 40
+# What may come before the first word of a sentence: space, a bullet or a list number.
+_OPENING = re.compile(r"[\s\-*•・>]*(\(?\d+[.)]\s*)?")
+# What follows a verb that gives an order: a space or the end, not a letter or a colon.
+_ORDER_GOES_ON = re.compile(r"\s|$|[.!]")
+# How many sentences back "stop it" looks for what it stops ("who did you give it to? I
+# want the records. And stop it.").
+_STOP_IT_REACH = 2
+# What it stops, by the tables that name it: a provision named anywhere in reach wins over a
+# use ("you passed my number on and now they text me. stop it").
+_STOP_IT_OBJECTS = (
+    (
+        ("provision", "request_type.third_party_halt", "request_type.third_party_records"),
+        "request_type.third_party_halt",
+    ),
+    (
+        ("in_use", "request_type.usage_withholding", "request_type.purpose_notification"),
+        "request_type.usage_withholding",
+    ),
+)
 # Acting-for evidence from which the writer is plainly a deputy, not staff.
 _ACTING_FOR = 2.0
 # A phrase this heavy is a request by itself ("take me off your list").
@@ -325,6 +348,27 @@ def _aimed_elsewhere(doc: str, sentence: _Sentence) -> bool:
     return all(_inside(h, others) for h, _ in sentence.hits.get("addressee", ()))
 
 
+def _opens_with(doc: str, sentence: _Sentence, verbs: Iterable[tuple[Hit, float]]) -> bool:
+    """True when the sentence opens with one of the verbs, whole, past any bullet or list
+    number: an order ("Delete everything now."), not a heading ("Update: I moved") nor
+    another word ("Deleted right away?")."""
+    first = _OPENING.match(doc, sentence.start).end()
+    return any(v.start == first and _ORDER_GOES_ON.match(doc, v.end) for v, _ in verbs)
+
+
+def _resolve_stop_it(hits: dict[str, list[tuple[Hit, float]]], starts: list[int]) -> None:
+    """Read "stop it" or 「それも止めて」 as a stop of what the words before it, from two
+    sentences back, name: the provision of data if they name one ("if you gave it to them,
+    stop that"), else its use ("you keep mailing her. stop it")."""
+    for stop, weight in hits.get("stop_it", ()):
+        index = bisect_right(starts, stop.start) - 1
+        reach = starts[max(0, index - _STOP_IT_REACH)]
+        for named, stopped in _STOP_IT_OBJECTS:
+            if any(reach <= h.start < stop.start for t in named for h, _ in hits.get(t, ())):
+                hits.setdefault(stopped, []).append((stop, weight))
+                break
+
+
 def _drop_greetings(doc: str, lexicon: Lexicon) -> str:
     """Remove lines that are only a greeting or a closing (お世話になっております, Regards)."""
     kept = []
@@ -391,18 +435,24 @@ def read(subject: str, text: str, lexicon: Lexicon) -> Reading:
             for table, table_hits in lexicon.find(doc).items()
         }
     )
-    # 「見直して」 (review) holds 「直して」 (correct), but asks for no correction: a request
-    # word that starts within such a word is not read.
-    others = [h for h, _ in hits.get("not_a_request", ())]
-    for table in _TYPE_TABLES:
-        if others and table in hits:
-            hits[table] = [
-                (h, w)
-                for h, w in hits[table]
-                if not any(o.start <= h.start < o.end for o in others)
-            ]
+    # 「見直して」 (review) holds 「直して」 (correct), but asks for no correction; "I have
+    # moved twice" holds "twice" and "so I hung up" holds "hung up", but neither is a
+    # grievance: a word that starts within such words is not read.
+    for tables, table_not in (
+        (_TYPE_TABLES, "not_a_request"),
+        (("anger", "category.complaint"), "not_grievance"),
+    ):
+        others = [h for h, _ in hits.get(table_not, ())]
+        for table in tables:
+            if others and table in hits:
+                hits[table] = [
+                    (h, w)
+                    for h, w in hits[table]
+                    if not any(o.start <= h.start < o.end for o in others)
+                ]
     sentences = _sentences(doc)
     starts = [sentence.start for sentence in sentences]
+    _resolve_stop_it(hits, starts)
     for table, table_hits in hits.items():
         for hit, weight in table_hits:
             index = bisect_right(starts, hit.start) - 1
@@ -466,6 +516,10 @@ def read(subject: str, text: str, lexicon: Lexicon) -> Reading:
         asks = any(
             not any(_covers(doc, t, m, _CLAUSE_BREAK) for t in told)
             for m, _ in sentence.hits.get("request_marker", ())
+        ) or (
+            sentence.start >= len(head)
+            and not sentence.question
+            and _opens_with(doc, sentence, sentence.hits.get("imperative", ()))
         )
         accuses = not asks and _ACCUSATION.match(doc, sentence.start) is not None
         # An angry question ("how many times do I have to unsubscribe?") is rhetorical.

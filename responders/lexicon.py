@@ -51,8 +51,15 @@ TABLES = (
     "put_off",
     "renewal",
     "not_a_request",
+    "stop_it",
+    "provision",
+    "in_use",
+    "not_grievance",
+    "imperative",
 )
 
+# The table of chat shorthand: words, not weights ("u" = "you").
+SHORTHAND = "shorthand"
 _WORD = re.compile(r"[a-z][a-z']+")
 # A frame's parts ("stop ... texting"): at most this many characters apart, with no end of
 # a sentence between them.
@@ -86,6 +93,8 @@ class Lexicon:
     real_words: frozenset[str] = frozenset()
     # The statistical second opinion, learned from labelled examples (optional).
     model: SecondOpinion | None = None
+    # Chat shorthand read as the word it stands for ("u" for "you", "acct" for "account").
+    shorthand: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self._compile()
@@ -119,12 +128,20 @@ class Lexicon:
             {w for p in self._entries for w in _WORD.findall(p) if len(w) >= _FUZZY_MIN_WORD}
         )
         self._known = set(self._vocabulary)
+        self._shorthand = re.compile(
+            r"(?<![\w'])("
+            + "|".join(re.escape(w) for w in sorted(self.shorthand, key=len, reverse=True))
+            + r")(?![\w'])"
+        )
         self._corrections = _SHARED_CORRECTIONS.setdefault(
             (tuple(self._vocabulary), self.fuzzy_min_score, self.real_words), {}
         )
 
     def correct(self, text: str) -> str:
-        """Replace words one typo away from a lexicon word by that word."""
+        """Spell out chat shorthand, and replace words one typo away from a lexicon word by
+        that word."""
+        if self.shorthand:
+            text = self._shorthand.sub(lambda m: self.shorthand[m.group(0)], text)
         return _WORD.sub(lambda m: self._corrected(m.group(0)), text)
 
     def prepare(self, words: Iterable[str]) -> None:
@@ -245,8 +262,15 @@ def build_lexicon(
     Raises ValueError naming the table or phrase that is wrong.
     """
     tables: dict[str, dict[str, float]] = {t: {} for t in TABLES}
+    shorthand: dict[str, str] = {}
     for source in sources:
         for table, entries in _flatten(source).items():
+            if table == SHORTHAND:
+                for word, meaning in entries.items():
+                    if not isinstance(meaning, str):
+                        raise ValueError(f"lexicon [{table}] {word!r}: give the word it stands for")
+                    shorthand[normalize(word).strip()] = normalize(meaning).strip()
+                continue
             if table not in tables:
                 raise ValueError(f"unknown lexicon table [{table}]")
             for phrase, weight in entries.items():
@@ -255,4 +279,6 @@ def build_lexicon(
                 text = normalize(phrase).strip()
                 if text:
                     tables[table][text] = float(weight)
-    return Lexicon(tables, fuzzy_min_score=fuzzy_min_score, real_words=real_words)
+    return Lexicon(
+        tables, fuzzy_min_score=fuzzy_min_score, real_words=real_words, shorthand=shorthand
+    )

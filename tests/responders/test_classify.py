@@ -37,6 +37,14 @@ def test_unconsented_disclosure_is_a_complaint_not_a_records_request():
     assert "third_party_records" not in c.request_types
 
 
+def test_a_member_who_received_a_call_is_not_staff():
+    c = sort_by_rules(
+        "提携先を名乗る会社から電話を受けました。私の個人データを第三者に提供した記録を"
+        "開示してください。"
+    )
+    assert c.request_types == ("third_party_records",)
+
+
 def test_store_employee_asking_about_a_customers_deletion_is_a_consultation():
     c = sort(
         "I work at your Shibuya store. A customer asked me to delete her personal "
@@ -232,6 +240,10 @@ def test_a_stop_word_that_governs_provision_halts_the_provision(text, request_ty
         "Unacceptable.",
         "春にDM止めてってお店で頼んだけど、結局ずっと届いてます。ひどいです。",
         "前に電話でDM止めてもらったはずなのに、またカタログが来た。ひどい。",
+        # Counting the asks is telling of them too.
+        "whatever. asked twice to delete my stuff, nobody answered. not gonna ask again, "
+        "unacceptable.",
+        "今年の春、DMを止めてほしいと電話でお伝えしましたが、その後も毎月届いています。ひどいです。",
     ],
 )
 def test_a_request_told_of_asks_for_nothing(text):
@@ -323,6 +335,13 @@ def test_deleting_true_data_is_usage_withholding():
     ("text", "request_types"),
     [
         ("私の通話を研修に使うことはやめてください。", {"usage_withholding"}),
+        # Chat shorthand: "u" is "you".
+        (
+            "can u tell me what u still keep on me & then delete it pls",
+            {"disclosure", "usage_withholding"},
+        ),
+        # Not used for: a stop of the use, not a question of its purpose.
+        ("Please make sure my data is no longer used for marketing.", {"usage_withholding"}),
         (
             "I asked for NO phone calls back in July!! Take my number off your call list.",
             {"usage_withholding"},
@@ -343,14 +362,86 @@ def test_everyday_wordings_of_a_request(text, request_types):
     assert set(sort_by_rules(text).request_types) == request_types
 
 
+@pytest.mark.parametrize(
+    ("text", "request_types"),
+    [
+        (
+            "You sold my data to a list broker. Delete everything you hold on me.",
+            ("usage_withholding",),
+        ),
+        (
+            "- Remove the old landline number from my profile, it is not mine any more.",
+            ("revision",),
+        ),
+        # Not an order: another word, or a question.
+        ("What happens to my data if I cancel my membership? Deleted right away?", ()),
+        ("I told her she needs the form for that. Correct?", ()),
+    ],
+)
+def test_a_sentence_that_opens_with_a_request_verb_orders_it(text, request_types):
+    assert sort_by_rules(text).request_types == request_types
+
+
 def test_a_request_word_inside_a_supposition_asks_nothing():
     c = sort_by_rules("if i delete the app does that delete my account or is that separate")
     assert c.categories == ("consultation",) and c.request_types == ()
 
 
-def test_a_word_that_holds_a_request_word_asks_nothing():
-    # 「見直して」 (review) holds 「直して」 (correct).
-    assert sort_by_rules("社内の取扱いを見直していただきたいです。").request_types == ()
+@pytest.mark.parametrize(
+    ("text", "request_types"),
+    [
+        # 「見直して」 (review) holds 「直して」 (correct).
+        ("社内の取扱いを見直していただきたいです。", ()),
+        # 「追加で」 (besides) holds 「追加」 (add to the record).
+        ("追加で、第三者提供記録の開示もお願いします。", ("third_party_records",)),
+        # Keeping data is no request of the six.
+        ("Please do not delete my account yet: I still have points on it.", ()),
+        ("本件が解決するまで、当日の防犯カメラ映像は消去しないでください。", ()),
+    ],
+)
+def test_a_word_that_holds_a_request_word_asks_for_something_else(text, request_types):
+    assert sort_by_rules(text).request_types == request_types
+
+
+@pytest.mark.parametrize(
+    ("text", "request_types"),
+    [
+        # What "it" stops is what the words before it name: the provision of data...
+        (
+            "Tell me who you gave my data to, and stop it.",
+            {"third_party_records", "third_party_halt"},
+        ),
+        (
+            "Let me know whether my details are shared with anyone outside actio, and if so "
+            "stop that.",
+            {"third_party_records", "third_party_halt"},
+        ),
+        (
+            "息子のアカウントを削除してください。もし他の会社に息子の情報を渡しているのであれば、"
+            "それも止めてください。",
+            {"usage_withholding", "third_party_halt"},
+        ),
+        # ...or its use.
+        (
+            "Tell me what you use my purchase history for, and stop it.",
+            {"purpose_notification", "usage_withholding"},
+        ),
+        (
+            "誕生日を何に使っているのか教えてください。広告に使っているなら、それはやめてください。",
+            {"purpose_notification", "usage_withholding"},
+        ),
+    ],
+)
+def test_a_stop_that_names_no_object_stops_what_came_before(text, request_types):
+    assert set(sort_by_rules(text).request_types) == request_types
+
+
+def test_a_stop_asked_about_is_not_asked_for():
+    c = sort_by_rules(
+        "My mother keeps receiving your paper catalogue. What is the easiest way for her to "
+        "stop it?"
+    )
+    assert c.request_types == ()
 
 
 @pytest.mark.parametrize(
@@ -384,6 +475,16 @@ def test_the_verb_of_a_records_request_does_not_ask_for_a_copy_too(text):
         ),
         (
             "依頼者の個人データの全部の開示、及び第三者に提供した記録の開示を求めます。",
+            {"disclosure", "third_party_records"},
+        ),
+        # After the noun of a request, a comma starts the next one.
+        (
+            "保有個人データの開示、第三者提供記録の開示をお願いします。",
+            {"disclosure", "third_party_records"},
+        ),
+        (
+            "本人に関する保有個人データの開示を、同条第5項に基づき第三者提供記録の開示を、"
+            "それぞれ請求します。",
             {"disclosure", "third_party_records"},
         ),
         # 「提供先と提供日」 lists what the records hold: と there joins nouns, not requests.
@@ -491,6 +592,15 @@ def test_a_policy_question_inside_a_request_phrase_does_not_make_it_a_question()
         ),
         ("2nd request. Correct my DOB. I already asked on 12 Feb.", "revision"),
         (
+            "I emailed you about this in May and did not receive any reply. Please delete my "
+            "account.",
+            "usage_withholding",
+        ),
+        (
+            "6月に利用目的の通知をお願いしましたが、まだ回答がありません。通知してください。",
+            "purpose_notification",
+        ),
+        (
             "3月にも同じ内容でメールをお送りしましたが、お返事をいただけていないようですので、"
             "改めてご連絡いたします。DMへの利用を停止してください。",
             "usage_withholding",
@@ -502,6 +612,21 @@ def test_an_ignored_request_is_a_complaint_and_keeps_the_request(text, request_t
     assert c.category == "complaint"
     assert "disclosure_request" in c.categories
     assert request_type in c.request_types
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I have moved house three times since I joined, so please send me every address you "
+        "hold for me.",
+        "i signed up twice by accident, can you wipe my second account?",
+        "I applied to actio twice, in 2022 and 2023. Please tell me what you keep about my "
+        "applications.",
+    ],
+)
+def test_counting_the_writers_own_doings_is_no_anger(text):
+    c = sort_by_rules(text)
+    assert c.categories == ("disclosure_request",)
 
 
 @pytest.mark.parametrize(

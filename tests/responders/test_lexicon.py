@@ -112,3 +112,20 @@ def test_british_spellings_and_possessives_of_dictionary_words_are_real(word, di
 )
 def test_american_spelling(british, american_spelling):
     assert american(british) == american_spelling
+
+
+def test_chat_shorthand_is_spelt_out_as_a_whole_word_only():
+    lexicon = build_lexicon(
+        {"request_type.disclosure": {"what you keep on me": 3.0}, "shorthand": {"u": "you"}}
+    )
+    assert lexicon.correct("can u tell me what u keep on me") == (
+        "can you tell me what you keep on me"
+    )
+    # Not inside a word, nor a letter of a list or a contraction.
+    assert lexicon.correct("unit u's") == "unit u's"
+    assert lexicon.find(lexicon.correct("what u keep on me"))["request_type.disclosure"]
+
+
+def test_a_shorthand_needs_the_word_it_stands_for():
+    with pytest.raises(ValueError, match="the word it stands for"):
+        build_lexicon({"shorthand": {"u": 1.0}})
