@@ -6,8 +6,9 @@ Phrases come from the lexicon; context decides what they mean. A request type co
 only where the writer asks for it (a request sentence, or a phrase that is a request by
 itself), not where they ask how requests work, speak hypothetically, or handle someone
 else's request. Grievance and anger make a complaint, and a request made in anger stays
-in `categories`; anger at another company ("my bank leaked my data") does not, unless the
-grievance is also aimed at us.
+in `categories`; anger at another company ("my bank leaked my data", "SkyNet Mobile leaked
+it") does not, unless the grievance is also aimed at us, nor does a story the writer says
+outright is no grievance ("I'm not blaming you. After that scam call, please...").
 
 Lines the mail client wrapped are joined first, so a sentence is a sentence. The subject
 names a topic: its request types count only when the body asks without naming one, and
@@ -91,6 +92,26 @@ _TOPIC = re.compile(
 # a disclosure request by phone?".
 _GENERIC = re.compile(r"(?<![a-z])an? $")
 _CONTRAST = re.compile(r"(?<![a-z])(but|however|instead)(?![a-z])|けど|けれど|ですが|が、")
+# "I'm not angry with the clerk. But somebody did not do what was promised": a disclaimer
+# the next sentence takes back.
+_TAKEN_BACK = re.compile(
+    r"\s*((but|however|still|yet|that said|even so)(?![a-z])"
+    r"|ただ|しかし|でも|とはいえ|けれど|ですが)"
+)
+# A disclaimer that names someone else ("not angry with the young lady", 「店長を責めるつもり
+# はない」, "no complaints about the work") disclaims only that.
+_ABOUT_SOMEONE = re.compile(
+    r"\s+((with|at|about|towards?)\s+(?!all(?![a-z]))|(the|her|him|them|my)(?![a-z]))"
+)
+# (「特に」「別に」「本当に」 are no one.)
+_ABOUT_SOMEONE_JA = re.compile(r"((?<![特別当])(?<!とく)(?<!べつ)に|を|には)$")
+# Characters before a company's name in which a word for us ("your", 「御社の」) makes it
+# ours.
+_OURS_BEFORE = 8
+# How far before and after a disclaimer a word for us ("you", 「御社」) aims it at us.
+_DISCLAIMER_REACH = (15, 25)
+# "you" is not "young".
+_LATIN_GOES_ON = re.compile(r"[a-z]")
 # What ends the clause of a request told of, besides a contrast: "I asked you to stop, so
 # stop" asks again.
 _CLAUSE_BREAK = re.compile(rf"[,;:!?]|(?<![a-z])(so|now|again)(?![a-z])|{_CONTRAST.pattern}")
@@ -351,6 +372,38 @@ def _aimed_elsewhere(doc: str, sentence: _Sentence) -> bool:
     return all(_inside(h, others) for h, _ in sentence.hits.get("addressee", ()))
 
 
+def _disclaims_all(doc: str, sentence: _Sentence, calm: Hit) -> bool:
+    """True when a disclaimer ("I'm not blaming you", 「御社に落ち度があるとは思っていません」)
+    covers the whole message: it names no one but us, and no "but" follows it."""
+    if _CONTRAST.search(doc, calm.end, sentence.end):
+        return False
+    before, after = _DISCLAIMER_REACH
+    near = (max(sentence.start, calm.start - before), calm.end + after)
+    if any(
+        near[0] <= h.start < near[1] and not _LATIN_GOES_ON.match(doc, h.end)
+        for h, _ in sentence.hits.get("addressee", ())
+    ):
+        return True
+    return not (
+        _ABOUT_SOMEONE.match(doc, calm.end)
+        or _ABOUT_SOMEONE_JA.search(doc, sentence.start, calm.start)
+    )
+
+
+def _named(
+    doc: str, names: Iterable[str], ours: Iterable[tuple[Hit, float]]
+) -> list[tuple[Hit, float]]:
+    """Where in `doc` the companies `names` name stand, as [elsewhere] hits: not where a
+    word for us is in or just before the name ("your SkyNet Mobile plan", 「アクティオ電機」)."""
+    ours = [h for h, _ in ours]
+    found = []
+    for name in names:
+        for m in re.finditer(re.escape(name), doc):
+            if not any(m.start() - _OURS_BEFORE <= h.start < m.end() for h in ours):
+                found.append((Hit(m.start(), m.end(), name), 1.0))
+    return found
+
+
 def _opens_with(doc: str, sentence: _Sentence, verbs: Iterable[tuple[Hit, float]]) -> bool:
     """True when the sentence opens with one of the verbs, whole, past any bullet or list
     number: an order ("Delete everything now."), not a heading ("Update: I moved") nor
@@ -438,6 +491,11 @@ def read(subject: str, text: str, lexicon: Lexicon) -> Reading:
             for table, table_hits in lexicon.find(doc).items()
         }
     )
+    # A company named by its own name ("I'm furious with SkyNet Mobile") is another
+    # company, as "my bank" is.
+    hits.setdefault("elsewhere", []).extend(
+        _named(doc, lexicon.companies(f"{subject}\n{text}"), hits.get("addressee", ()))
+    )
     # 「見直して」 (review) holds 「直して」 (correct), but asks for no correction; "I have
     # moved twice" holds "twice" and "so I hung up" holds "hung up", but neither is a
     # grievance: a word that starts within such words is not read.
@@ -504,11 +562,12 @@ def read(subject: str, text: str, lexicon: Lexicon) -> Reading:
     grieved: list[tuple[_Sentence, float, float]] = []
     elsewhere = own = 0.0
     fury = lexicon.phrases("anger")
-    disclaimed = False
+    disclaimed = disclaimed_outright = False
     previous = _Sentence(0, 0, False)
     told_types: dict[str, float] = {}
     blamed_elsewhere = False
-    for sentence in sentences:
+    for i, sentence in enumerate(sentences):
+        following = sentences[i + 1] if i + 1 < len(sentences) else None
         # A request word inside a request the writer tells of ("I asked you in April to
         # stop", 「DM止めてってお店で頼んだけど」) does not ask again.
         told = [
@@ -649,6 +708,15 @@ def read(subject: str, text: str, lexicon: Lexicon) -> Reading:
         # "I'm not angry, just tidying up" disclaims the grievance its own words name.
         calm = sentence.has("calm")
         disclaimed = disclaimed or calm
+        # Said outright, with no "but" after it ("I'm not blaming you at all.", 「御社に落ち度が
+        # あると言っているのではありません」), it disclaims the rest of the message too: the leak,
+        # the scam call or the mix-up it tells of is the reason for the request, not a
+        # grievance.
+        disclaimed_outright = disclaimed_outright or (
+            calm
+            and all(_disclaims_all(doc, sentence, h) for h, _ in sentence.hits["calm"])
+            and not (following and _TAKEN_BACK.match(doc, following.start))
+        )
         angry = 0.0 if calm else sentence.score("anger")
         grievance = 0.0 if calm else sentence.score("category.complaint") + angry
         # Staff telling of a customer's grievance ("the customer says she still gets our
@@ -679,7 +747,9 @@ def read(subject: str, text: str, lexicon: Lexicon) -> Reading:
         previous = sentence
     # A grievance aimed only at another company ("my bank leaked my data, how do you
     # protect mine?") is not a complaint about us, nor is the anger that comes with it.
-    if own or not elsewhere:
+    if (own or not elsewhere) and disclaimed_outright:
+        reasons.extend(f"calm: {h.phrase}" for h, _ in hits.get("calm", ()))
+    elif own or not elsewhere:
         for sentence, grievance, angry in grieved:
             complaint += grievance
             anger += angry

@@ -56,7 +56,11 @@ TABLES = (
     "in_use",
     "not_grievance",
     "imperative",
+    "company_name_end",
 )
+# Words that end a company's name ("Mart", 「電機」): read from the text as written, to find
+# other companies named by their own name, not matched as phrases.
+COMPANY_NAME_END = "company_name_end"
 
 # The table of chat shorthand: words, not weights ("u" = "you").
 SHORTHAND = "shorthand"
@@ -105,6 +109,8 @@ class Lexicon:
     def _compile(self) -> None:
         self._entries: dict[str, list[tuple[str, float]]] = {}
         for table, phrases in self.tables.items():
+            if table == COMPANY_NAME_END:
+                continue
             for phrase, weight in phrases.items():
                 self._entries.setdefault(phrase, []).append((table, weight))
         # A frame is found through its parts: each is a word of the automaton too.
@@ -133,6 +139,23 @@ class Lexicon:
             + "|".join(re.escape(w) for w in sorted(self.shorthand, key=len, reverse=True))
             + r")(?![\w'])"
         )
+        # A name is one to three capitalised words, the last of them ending in one of the
+        # words ("SkyNet Mobile", "MiraiMart", "Kanto Swift Logistics"), or in Japanese a
+        # katakana word or a stand-in (「○○」「某」) before one (「ミライマート」「○○電機」).
+        ends = sorted(self.phrases(COMPANY_NAME_END), key=len, reverse=True)
+        latin = "|".join(
+            re.escape(e[0].upper()) + f"(?i:{re.escape(e[1:])})" for e in ends if e[0] in _LATIN
+        )
+        japanese = "|".join(re.escape(e) for e in ends if e[0] not in _LATIN)
+        names = []
+        if latin:
+            names.append(
+                r"(?<![A-Za-z])(?:(?:[A-Z][A-Za-z]+\s+){1,2}(?:[A-Z][a-z]+)?|[A-Z][a-z]+)"
+                rf"(?:{latin})(?![A-Za-z])"
+            )
+        if japanese:
+            names.append(rf"(?:○○|××|△△|某|[ァ-ヶー]{{2,}})(?:{japanese})")
+        self._company = re.compile("|".join(names) or "(?!)")
         self._corrections = _SHARED_CORRECTIONS.setdefault(
             (tuple(self._vocabulary), self.fuzzy_min_score, self.real_words), {}
         )
@@ -167,6 +190,11 @@ class Lexicon:
     def _is_real(self, word: str) -> bool:
         stem = word.removesuffix("'s").rstrip("'")
         return stem in self.real_words or american(stem) in self.real_words
+
+    def companies(self, text: str) -> set[str]:
+        """The names of companies in `text` (as written, before normalising: capitals tell a
+        name), normalised."""
+        return {normalize(m.group(0)).strip() for m in self._company.finditer(text)}
 
     def greeting_length(self, line: str) -> int:
         """How many characters of `line` are greeting or closing phrases."""

@@ -707,6 +707,56 @@ def test_disclaimed_anger_leaves_a_plain_request(text):
 
 
 @pytest.mark.parametrize(
+    ("text", "request_type"),
+    [
+        (
+            "I got a leak notice from my bank and I am worried. Nothing to do with you. "
+            "Please stop using my phone number for marketing calls.",
+            "usage_withholding",
+        ),
+        (
+            "御社に落ち度があると言っているのではありません。先月、元の住所に届いた郵便物を今の住人の方"
+            "に開けられてしまい、とても不安になりました。登録の住所を新しい住所に訂正してください。",
+            "revision",
+        ),
+        (
+            "御社のせいだとは思っていません。先週、知らない業者から私の名前入りの営業電話があり、とても"
+            "怖い思いをしました。私の電話番号を第三者に提供したことがあれば、提供先を教えてください。",
+            "third_party_records",
+        ),
+    ],
+)
+def test_a_disclaimer_said_outright_covers_the_story_around_the_request(text, request_type):
+    c = sort(text)
+    assert c.categories == ("disclosure_request",)
+    assert c.request_types == (request_type,)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # The next sentence takes the disclaimer back.
+        "I'm not angry. But you ignored what I asked in May, and your catalogues still come "
+        "every week. Please stop them.",
+        # It is about someone else.
+        "I'm not angry with the young lady at the desk. You ignored what she wrote down, and "
+        "your catalogues still come every week. Please stop them.",
+    ],
+)
+def test_a_disclaimer_taken_back_or_about_someone_else_leaves_the_grievance(text):
+    assert sort(text).categories == ("complaint", "disclosure_request")
+
+
+def test_a_correction_not_made_is_no_disclaimer():
+    # "not made" starts like "not mad".
+    c = sort(
+        "The correction I asked for in April was not made, which is disappointing. "
+        "Please make it now."
+    )
+    assert c.category == "complaint"
+
+
+@pytest.mark.parametrize(
     "text",
     [
         "This is insulting and wrong. Please delete the false note on my record.",
@@ -817,6 +867,32 @@ def test_anger_at_another_company_is_not_a_complaint_about_us(text):
 def test_a_grievance_about_our_data_reaching_another_company_is_a_complaint(text):
     # The other company is where the data went, or the grievance is also aimed at us.
     assert sort_by_rules(text).category == "complaint"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I am furious at KiraMart. They leaked my address and phone number last week. Do you "
+        "share any customer data with them?",
+        "SkyNet Mobile leaked my details and I'm livid. Is actio connected to them in any way?",
+        "○○電機から個人情報漏えいのお知らせが届き、本当に腹が立っています。御社は○○電機と提携して"
+        "いますか？",
+    ],
+)
+def test_anger_at_a_company_named_by_its_own_name_is_not_a_complaint_about_us(text):
+    assert sort(text).categories == ("consultation",)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "You gave my address to Sakura Insurance without asking me! I am furious.",
+        "ミライ生命から勧誘の電話が来ました。御社が私の電話番号を勝手に渡したのですね。本当に腹が"
+        "立ちます。",
+    ],
+)
+def test_our_data_reaching_a_named_company_is_still_a_complaint(text):
+    assert sort(text).category == "complaint"
 
 
 @pytest.mark.parametrize(

@@ -129,3 +129,23 @@ def test_chat_shorthand_is_spelt_out_as_a_whole_word_only():
 def test_a_shorthand_needs_the_word_it_stands_for():
     with pytest.raises(ValueError, match="the word it stands for"):
         build_lexicon({"shorthand": {"u": 1.0}})
+
+
+def test_companies_are_names_ending_in_a_word_that_ends_company_names():
+    lexicon = build_lexicon(
+        {"company_name_end": {"Mart": 1.0, "Mobile": 1.0, "Co.": 1.0, "電機": 1.0}}
+    )
+    text = (
+        "SkyNet Mobile and MiraiMart leaked it; Hikari Travel Co. did not. "
+        "The mart on the corner, a mobile number and Mobile alone name no one. "
+        "○○電機とミライ電機から電話。電機店にも。"
+    )
+    assert lexicon.companies(text) == {
+        "skynet mobile",
+        "miraimart",
+        "hikari travel co.",
+        "○○電機",
+        "ミライ電機",
+    }
+    # The words are read from the text as written, not matched as phrases.
+    assert "company_name_end" not in lexicon.find("skynet mobile")
