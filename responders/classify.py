@@ -747,15 +747,16 @@ def read(subject: str, text: str, lexicon: Lexicon) -> Reading:
         previous = sentence
     # A grievance aimed only at another company ("my bank leaked my data, how do you
     # protect mine?") is not a complaint about us, nor is the anger that comes with it.
-    if (own or not elsewhere) and disclaimed_outright:
-        reasons.extend(f"calm: {h.phrase}" for h, _ in hits.get("calm", ()))
-    elif own or not elsewhere:
-        for sentence, grievance, angry in grieved:
-            complaint += grievance
-            anger += angry
-            cite(sentence, "category.complaint")
-            if angry:
-                cite(sentence, "anger")
+    if own or not elsewhere:
+        if disclaimed_outright:
+            reasons.extend(f"calm: {h.phrase}" for h, _ in hits.get("calm", ()))
+        else:
+            for sentence, grievance, angry in grieved:
+                complaint += grievance
+                anger += angry
+                cite(sentence, "category.complaint")
+                if angry:
+                    cite(sentence, "anger")
     else:
         # What such a message asks of us is a question ("how do you protect mine?").
         reasons.extend(f"elsewhere: {h.phrase}" for h, _ in hits.get("elsewhere", ()))
